@@ -1,0 +1,1 @@
+//! crossplan-store
