@@ -1,0 +1,35 @@
+# The `lib` output of the cupcross flake: the target table and strategy
+# resolution, written with builtins only so that it evaluates without
+# fetching nixpkgs (CI runs `nix eval .#lib.targets` offline).
+#
+# One function per file; this file is the index.
+#
+#   nix eval --json .#lib.targets
+#   nix eval --json .#lib.strategies
+{
+  # The target table; override only in tests.
+  targetsFile ? ../targets.json,
+  # Written by `crossplan plan --write`; a missing file means "defaults".
+  strategyFile ? ../strategy.json,
+}:
+let
+  self = {
+    targets = builtins.fromJSON (builtins.readFile targetsFile);
+
+    strategyNames = import ./strategy-names.nix;
+    variantNames = import ./variant-names.nix self;
+    defaultStrategy = import ./default-strategy.nix;
+    readStrategyFile = import ./read-strategy-file.nix self;
+    resolveStrategies = import ./resolve-strategies.nix self;
+    strategies = self.resolveStrategies strategyFile;
+    goEnv = import ./go-env.nix;
+    localSystemFor = import ./local-system-for.nix;
+    binfmtSystemsFor = import ./binfmt-systems-for.nix self;
+    cupVersion = import ./cup-version.nix;
+    validateTargets = import ./validate-targets.nix self;
+
+    # For tests: the same library over another table or strategy file.
+    withFiles = args: import ./. ({ inherit targetsFile strategyFile; } // args);
+  };
+in
+self
