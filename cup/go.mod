@@ -1,0 +1,3 @@
+module cupcross.dev/cup
+
+go 1.22
