@@ -1,0 +1,166 @@
+//! `nix/strategy.json`: read, merge, write atomically.
+//!
+//! Format (design.md §4), one target per line so diffs stay readable:
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "targets": {
+//!     "riscv64": { "strategy": "cross", "reason": "emulated needs 812 builds under QEMU (~9 h); cross needs 37 (~25 min)" }
+//!   }
+//! }
+//! ```
+//!
+//! Targets are sorted by name; fields other than `strategy` and `reason`
+//! that someone added by hand are kept.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::PlanError;
+
+/// The only version this crossplan reads and writes.
+pub const VERSION: u64 = 1;
+
+/// One target's entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyEntry {
+    /// `cross`, `emulated` or `purego`.
+    pub strategy: String,
+    /// One line for humans.
+    #[serde(default)]
+    pub reason: String,
+    /// Anything else found in the entry, kept as it was.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StrategyFile {
+    /// Entries by target name.
+    pub targets: BTreeMap<String, StrategyEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    version: u64,
+    #[serde(default)]
+    targets: BTreeMap<String, StrategyEntry>,
+}
+
+impl StrategyFile {
+    /// Parse the text of `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, PlanError> {
+        let raw: Raw = serde_json::from_str(text).map_err(|e| PlanError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if raw.version != VERSION {
+            return Err(PlanError::Version {
+                path: path.to_path_buf(),
+                found: raw.version,
+            });
+        }
+        Ok(StrategyFile {
+            targets: raw.targets,
+        })
+    }
+
+    /// Read `path`; a missing file is an empty one.
+    pub fn load(path: &Path) -> Result<Self, PlanError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(PlanError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Set one target's strategy and reason, keeping its extra fields.
+    pub fn set(&mut self, target: &str, strategy: &str, reason: &str) {
+        let entry = self
+            .targets
+            .entry(target.to_string())
+            .or_insert_with(|| StrategyEntry {
+                strategy: String::new(),
+                reason: String::new(),
+                extra: BTreeMap::new(),
+            });
+        entry.strategy = strategy.to_string();
+        entry.reason = reason.to_string();
+    }
+
+    /// The file's text: stable order, one target per line, trailing newline.
+    pub fn render(&self) -> String {
+        let mut out = String::from("{\n  \"version\": 1,\n  \"targets\": {");
+        let n = self.targets.len();
+        for (i, (name, e)) in self.targets.iter().enumerate() {
+            let mut fields = vec![
+                format!("\"strategy\": {}", json_str(&e.strategy)),
+                format!("\"reason\": {}", json_str(&e.reason)),
+            ];
+            for (k, v) in &e.extra {
+                fields.push(format!("{}: {}", json_str(k), v));
+            }
+            out.push_str(&format!(
+                "\n    {}: {{ {} }}{}",
+                json_str(name),
+                fields.join(", "),
+                if i + 1 < n { "," } else { "" }
+            ));
+        }
+        if n > 0 {
+            out.push_str("\n  ");
+        }
+        out.push_str("}\n}\n");
+        out
+    }
+
+    /// Write to `path` atomically: a temporary file in the same directory,
+    /// flushed, then renamed over `path`. Returns whether the content changed
+    /// (an unchanged file is left untouched, mtime included).
+    pub fn write_atomic(&self, path: &Path) -> Result<bool, PlanError> {
+        let text = self.render();
+        if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+            return Ok(false);
+        }
+        let err = |source| PlanError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "strategy.json".into());
+        let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, path)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(err(e));
+        }
+        Ok(true)
+    }
+}
+
+fn json_str(s: &str) -> String {
+    // serde_json escapes strings exactly as JSON requires; it cannot fail for &str.
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
