@@ -1,0 +1,888 @@
+//! [`Substituters`]: the set of binary caches and narinfo lookups against them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use nix_derivation::{StoreDir, StorePath, nixbase32};
+use nix_narinfo::NarInfo;
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use tokio::sync::Semaphore;
+
+use crate::cache_info::{CacheInfoFile, DEFAULT_PRIORITY, parse_cache_info};
+use crate::disk::{DiskCache, DiskCacheConfig, Entry, Row, now};
+use crate::error::CacheError;
+use crate::keys::TrustedKeys;
+use crate::netrc::Netrc;
+use crate::retry::{StatusClass, backoff, classify_status, parse_retry_after};
+use crate::spec::{Location, SubstituterSpec};
+
+/// Largest narinfo or `nix-cache-info` we accept: the narinfo parser's own limit (1 MiB).
+/// Real narinfos are well under 10 KiB; anything bigger is not a narinfo.
+pub const MAX_BODY_SIZE: usize = nix_narinfo::MAX_NARINFO_SIZE;
+
+/// Default for [`ClientConfig::jobs`]: enough requests in flight to hide a 20 ms round trip
+/// for ~18,000 lookups in about a second (NixOS/nix#5118 saw gains up to ~300 threads).
+pub const DEFAULT_JOBS: usize = 256;
+/// Default for [`ClientConfig::timeout`]: a narinfo is tiny, so 20 s means the cache is stuck.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default for [`ClientConfig::max_attempts`]: Nix's `download-attempts` is 5; one more
+/// keeps a flaky run from turning a fetch into a spurious "will be built".
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+
+/// How idle pooled connections are kept: longer than one run's gaps between lookups.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Settings of the client.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Our store directory; every cache's `StoreDir` must equal it.
+    pub store_dir: StoreDir,
+    /// `trusted-public-keys`.
+    pub trusted_keys: TrustedKeys,
+    /// `require-sigs`.
+    pub require_sigs: bool,
+    /// Most HTTP requests in flight at once.
+    pub jobs: usize,
+    /// Time limit of one request, body included.
+    pub timeout: Duration,
+    /// Tries per file before giving up on that cache.
+    pub max_attempts: u32,
+    /// Nix's `netrc-file`; a missing file means no credentials.
+    pub netrc_file: Option<PathBuf>,
+    /// The persistent narinfo cache; `None` = none.
+    pub disk_cache: Option<DiskCacheConfig>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            store_dir: StoreDir::default(),
+            trusted_keys: TrustedKeys::default(),
+            require_sigs: true,
+            jobs: DEFAULT_JOBS,
+            timeout: DEFAULT_TIMEOUT,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            netrc_file: None,
+            disk_cache: None,
+        }
+    }
+}
+
+/// One opened cache as the user sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheInfo {
+    /// Redacted URL without store parameters.
+    pub url: String,
+    /// Effective priority (URL `?priority=` over `nix-cache-info`, default 50); lower first.
+    pub priority: i64,
+    /// `WantMassQuery` of its `nix-cache-info`.
+    pub want_mass_query: bool,
+    /// `?trusted=1`: its narinfos need no signature.
+    pub trusted: bool,
+}
+
+/// The answer for one store path.
+#[derive(Clone, Debug, Default)]
+pub struct Lookup {
+    /// The first acceptable narinfo in priority order.
+    pub hit: Option<Hit>,
+    /// Narinfos found but not accepted (bad signature, wrong path), in cache order.
+    pub rejected: Vec<Rejection>,
+    /// Caches that could not answer (after retries).
+    pub errors: Vec<LookupError>,
+}
+
+/// An accepted narinfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Index into [`Substituters::caches`].
+    pub cache_index: usize,
+    /// Redacted URL of that cache.
+    pub cache_url: String,
+    /// `References`.
+    pub references: Vec<StorePath>,
+    /// `FileSize` (0 when absent).
+    pub file_size: u64,
+    /// `NarSize`.
+    pub nar_size: u64,
+    /// `Deriver`.
+    pub deriver: Option<StorePath>,
+    /// Whether `CA` is present and really yields this path.
+    pub content_addressed: bool,
+}
+
+/// A narinfo that was found but not accepted; the path counts as absent from that cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// Redacted URL of the cache.
+    pub cache_url: String,
+    /// The requested store path.
+    pub path: String,
+    /// Why, e.g. "no signature by a trusted key (signed by: foo-1)".
+    pub reason: String,
+}
+
+/// A cache that could not answer for a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupError {
+    /// Redacted URL of the cache.
+    pub url: String,
+    /// What went wrong, naming the file and the number of attempts.
+    pub reason: String,
+}
+
+/// Counters for progress and the summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Calls of [`Substituters::lookup`].
+    pub lookups: u64,
+    /// HTTP requests sent (retries included).
+    pub requests: u64,
+    /// Retries after transient failures.
+    pub retries: u64,
+    /// Per-cache answers served by the disk cache.
+    pub disk_hits: u64,
+    /// Per-cache answers served from this run's memory.
+    pub memory_hits: u64,
+    /// Body bytes received.
+    pub bytes: u64,
+    /// Lookups with a hit.
+    pub hits: u64,
+    /// Rejected narinfos.
+    pub rejected: u64,
+    /// Per-cache lookup errors.
+    pub errors: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    lookups: AtomicU64,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    disk_hits: AtomicU64,
+    memory_hits: AtomicU64,
+    bytes: AtomicU64,
+    hits: AtomicU64,
+    rejected: AtomicU64,
+    errors: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+struct Cache {
+    info: CacheInfo,
+    location: Location,
+    /// The disk-cache key (redacted URL); `None` for `file://` caches, which are not cached.
+    disk_key: Option<Arc<str>>,
+    /// `?priority=` of the URL, which beats `Priority` of `nix-cache-info`.
+    priority_override: Option<i64>,
+    authorization: Option<HeaderValue>,
+}
+
+/// A memoised per-cache answer.
+struct Slot {
+    /// `None`: known not to be in the disk cache (or expired there).
+    entry: Option<Entry>,
+    from_disk: bool,
+    /// Not yet written to the disk cache; the time it was fetched.
+    dirty: Option<i64>,
+}
+
+/// Outcome of fetching one file from one cache.
+enum Fetch<T> {
+    Found(T),
+    Absent,
+    Failed(String),
+}
+
+/// What one cache says about a path.
+enum Answer {
+    Present {
+        info: Box<NarInfo>,
+        verified_key: Option<Arc<str>>,
+    },
+    Absent,
+    Failed(String),
+}
+
+struct Inner {
+    caches: Vec<Cache>,
+    infos: Vec<CacheInfo>,
+    config: ClientConfig,
+    client: reqwest::Client,
+    semaphore: Semaphore,
+    disk: Option<Arc<DiskCache>>,
+    memo: Mutex<HashMap<(usize, String), Slot>>,
+    counters: Counters,
+}
+
+/// The configured binary caches, in priority order.
+#[derive(Clone)]
+pub struct Substituters {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Substituters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Substituters")
+            .field("caches", &self.inner.infos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Substituters {
+    /// Read each cache's `nix-cache-info` (a `StoreDir` other than ours is an error naming
+    /// both; a cache unreachable after retries is an error naming it), apply `Priority`
+    /// (overridden by `?priority=`), and stable-sort by priority, lower first.
+    pub async fn open(
+        specs: Vec<SubstituterSpec>,
+        config: ClientConfig,
+    ) -> Result<Self, CacheError> {
+        let netrc = match &config.netrc_file {
+            Some(path) => Netrc::load(path)?,
+            None => Netrc::default(),
+        };
+        let jobs = config.jobs.max(1);
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(jobs)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .tcp_nodelay(true)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("crossplan/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| CacheError::Client(error.to_string()))?;
+        let disk = match &config.disk_cache {
+            Some(disk_config) => {
+                let disk_config = disk_config.clone();
+                tokio::task::spawn_blocking(move || DiskCache::open(&disk_config))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(Arc::new)
+            }
+            None => None,
+        };
+        let mut caches = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let authorization = authorization(&spec, &netrc);
+            let disk_key = match spec.location {
+                Location::Http(_) => Some(Arc::from(spec.url())),
+                Location::File(_) => None,
+            };
+            caches.push(Cache {
+                info: CacheInfo {
+                    url: spec.url().to_owned(),
+                    priority: DEFAULT_PRIORITY,
+                    want_mass_query: false,
+                    trusted: spec.trusted,
+                },
+                location: spec.location.clone(),
+                disk_key,
+                priority_override: spec.priority,
+                authorization,
+            });
+        }
+        let inner = Inner {
+            infos: Vec::new(),
+            caches,
+            client,
+            semaphore: Semaphore::new(jobs),
+            disk,
+            memo: Mutex::new(HashMap::new()),
+            counters: Counters::default(),
+            config,
+        };
+        let infos = futures::future::join_all(
+            (0..inner.caches.len()).map(|index| inner.read_cache_info(index)),
+        )
+        .await;
+        let mut inner = inner;
+        for (cache, info) in inner.caches.iter_mut().zip(infos) {
+            let info = info?;
+            if let Some(dir) = &info.store_dir
+                && dir != inner.config.store_dir.as_str()
+            {
+                return Err(CacheError::StoreDirMismatch {
+                    url: cache.info.url.clone(),
+                    cache_store_dir: dir.clone(),
+                    our_store_dir: inner.config.store_dir.as_str().to_owned(),
+                });
+            }
+            cache.info.want_mass_query = info.want_mass_query;
+            cache.info.priority = cache
+                .priority_override
+                .or(info.priority)
+                .unwrap_or(DEFAULT_PRIORITY);
+        }
+        // Stable: equal priorities keep the order of the substituters list, as in Nix.
+        inner.caches.sort_by_key(|cache| cache.info.priority);
+        inner.infos = inner
+            .caches
+            .iter()
+            .map(|cache| cache.info.clone())
+            .collect();
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The caches in priority order.
+    #[must_use]
+    pub fn caches(&self) -> &[CacheInfo] {
+        &self.inner.infos
+    }
+
+    /// Load the disk-cache entries of these paths into memory in a few SQL queries, so
+    /// later lookups of them need no I/O. No-op without a disk cache or with `refresh`.
+    pub async fn preload(&self, paths: &[StorePath]) {
+        let Some(disk) = self.inner.disk.clone() else {
+            return;
+        };
+        if disk.refresh || paths.is_empty() {
+            return;
+        }
+        let mut wanted: Vec<(usize, Arc<str>, Vec<String>)> = Vec::new();
+        {
+            let memo = self.inner.lock_memo();
+            for (index, cache) in self.inner.caches.iter().enumerate() {
+                let Some(key) = &cache.disk_key else { continue };
+                let mut hashes: Vec<String> = paths
+                    .iter()
+                    .map(hash_part)
+                    .filter(|hash| !memo.contains_key(&(index, hash.clone())))
+                    .collect();
+                hashes.sort_unstable();
+                hashes.dedup();
+                if !hashes.is_empty() {
+                    wanted.push((index, key.clone(), hashes));
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return;
+        }
+        let loaded = tokio::task::spawn_blocking(move || {
+            wanted
+                .into_iter()
+                .map(|(index, key, hashes)| {
+                    let found = disk.get_many(&key, &hashes);
+                    (index, hashes, found)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        let mut memo = self.inner.lock_memo();
+        for (index, hashes, found) in loaded {
+            let mut found: HashMap<String, Entry> = found.into_iter().collect();
+            for hash in hashes {
+                let entry = found.remove(&hash);
+                memo.entry((index, hash)).or_insert(Slot {
+                    from_disk: entry.is_some(),
+                    entry,
+                    dirty: None,
+                });
+            }
+        }
+    }
+
+    /// Ask the caches in priority order; the first acceptable narinfo wins. Safe to call
+    /// from many tasks at once; HTTP requests are bounded by `jobs`.
+    pub async fn lookup(&self, path: &StorePath) -> Lookup {
+        let inner = &self.inner;
+        bump(&inner.counters.lookups);
+        let hash = hash_part(path);
+        let mut result = Lookup::default();
+        for index in 0..inner.caches.len() {
+            match inner.answer(index, &hash).await {
+                Answer::Absent => {}
+                Answer::Failed(reason) => {
+                    bump(&inner.counters.errors);
+                    result.errors.push(LookupError {
+                        url: inner.caches[index].info.url.clone(),
+                        reason,
+                    });
+                }
+                Answer::Present { info, verified_key } => {
+                    match inner.accept(index, path, &hash, &info, verified_key) {
+                        Ok(hit) => {
+                            bump(&inner.counters.hits);
+                            result.hit = Some(hit);
+                            return result;
+                        }
+                        Err(reason) => {
+                            bump(&inner.counters.rejected);
+                            result.rejected.push(Rejection {
+                                cache_url: inner.caches[index].info.url.clone(),
+                                path: inner.config.store_dir.render_path(path),
+                                reason,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// Write this run's new results to the disk cache in one transaction. Fine to call
+    /// more than once; each call writes only what is new since the last.
+    pub async fn flush(&self) -> Result<(), CacheError> {
+        let Some(disk) = self.inner.disk.clone() else {
+            return Ok(());
+        };
+        let rows: Vec<Row> = {
+            let mut memo = self.inner.lock_memo();
+            memo.iter_mut()
+                .filter_map(|((index, hash), slot)| {
+                    let timestamp = slot.dirty.take()?;
+                    Some(Row {
+                        cache: self.inner.caches[*index].disk_key.clone()?,
+                        hash_part: hash.clone(),
+                        entry: slot.entry.clone()?,
+                        timestamp,
+                    })
+                })
+                .collect()
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        tokio::task::spawn_blocking(move || disk.put_many(&rows))
+            .await
+            .map_err(|error| CacheError::DiskCache {
+                path: PathBuf::new(),
+                reason: error.to_string(),
+            })?
+    }
+
+    /// Counters so far.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let c = &self.inner.counters;
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Stats {
+            lookups: load(&c.lookups),
+            requests: load(&c.requests),
+            retries: load(&c.retries),
+            disk_hits: load(&c.disk_hits),
+            memory_hits: load(&c.memory_hits),
+            bytes: load(&c.bytes),
+            hits: load(&c.hits),
+            rejected: load(&c.rejected),
+            errors: load(&c.errors),
+        }
+    }
+
+    /// Whether a disk cache is in use (false if none was configured or it was unusable).
+    #[must_use]
+    pub fn has_disk_cache(&self) -> bool {
+        self.inner.disk.is_some()
+    }
+}
+
+/// The `<hash>` of `/nix/store/<hash>-<name>`.
+#[must_use]
+pub fn hash_part(path: &StorePath) -> String {
+    nixbase32::encode(path.digest())
+}
+
+fn authorization(spec: &SubstituterSpec, netrc: &Netrc) -> Option<HeaderValue> {
+    let Location::Http(base) = &spec.location else {
+        return None;
+    };
+    let (login, password) = match &spec.userinfo {
+        Some((login, password)) => (login.clone(), password.clone()),
+        None => {
+            let host = url::Url::parse(base).ok()?.host_str()?.to_owned();
+            let creds = netrc.lookup(&host)?;
+            (creds.login.clone(), creds.password.clone())
+        }
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+/// A reqwest error with its causes ("error sending request: connection reset by peer").
+fn describe(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = if error.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        error.to_string()
+    };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl Inner {
+    fn lock_memo(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, String), Slot>> {
+        // Every critical section leaves the map consistent, so a poisoned lock is usable.
+        self.memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn read_cache_info(&self, index: usize) -> Result<CacheInfoFile, CacheError> {
+        let cache = &self.caches[index];
+        if let (Some(disk), Some(key)) = (&self.disk, &cache.disk_key)
+            && !disk.refresh
+        {
+            let (disk, key) = (disk.clone(), key.clone());
+            if let Ok(Some(info)) =
+                tokio::task::spawn_blocking(move || disk.get_cache_info(&key)).await
+            {
+                return Ok(info);
+            }
+        }
+        let text = match self
+            .fetch(index, "nix-cache-info", |bytes| {
+                Ok(String::from_utf8_lossy(bytes).into_owned())
+            })
+            .await
+        {
+            Fetch::Found(text) => text,
+            // Nix accepts a cache without nix-cache-info and uses the defaults.
+            Fetch::Absent => String::new(),
+            Fetch::Failed(reason) => {
+                return Err(CacheError::Unreachable {
+                    url: cache.info.url.clone(),
+                    reason,
+                });
+            }
+        };
+        let info = parse_cache_info(&text).map_err(|reason| CacheError::InvalidCacheInfo {
+            url: cache.info.url.clone(),
+            reason,
+        })?;
+        if let (Some(disk), Some(key)) = (&self.disk, &cache.disk_key) {
+            let (disk, key, info) = (disk.clone(), key.clone(), info.clone());
+            // Best effort: a failure is logged by the disk cache.
+            let _ = tokio::task::spawn_blocking(move || disk.put_cache_info(&key, &info)).await;
+        }
+        Ok(info)
+    }
+
+    /// What cache `index` says about `hash`: memory, then disk, then the network.
+    async fn answer(&self, index: usize, hash: &str) -> Answer {
+        let key = (index, hash.to_owned());
+        let mut known_not_on_disk = false;
+        {
+            let memo = self.lock_memo();
+            if let Some(slot) = memo.get(&key) {
+                match &slot.entry {
+                    Some(entry) => {
+                        bump(if slot.from_disk {
+                            &self.counters.disk_hits
+                        } else {
+                            &self.counters.memory_hits
+                        });
+                        let entry = entry.clone();
+                        drop(memo);
+                        return self.answer_from_entry(index, hash, entry);
+                    }
+                    None => known_not_on_disk = true,
+                }
+            }
+        }
+        let cache = &self.caches[index];
+        if !known_not_on_disk
+            && let (Some(disk), Some(disk_key)) = (&self.disk, &cache.disk_key)
+            && !disk.refresh
+        {
+            let (disk, disk_key, owned_hash) = (disk.clone(), disk_key.clone(), hash.to_owned());
+            let stored = tokio::task::spawn_blocking(move || disk.get(&disk_key, &owned_hash))
+                .await
+                .ok()
+                .flatten();
+            if let Some(entry) = stored {
+                bump(&self.counters.disk_hits);
+                self.lock_memo().entry(key.clone()).or_insert(Slot {
+                    entry: Some(entry.clone()),
+                    from_disk: true,
+                    dirty: None,
+                });
+                return self.answer_from_entry(index, hash, entry);
+            }
+        }
+        let store_dir = self.config.store_dir.clone();
+        let fetched = self
+            .fetch(index, &format!("{hash}.narinfo"), move |bytes| {
+                let info = NarInfo::parse_in(&store_dir, bytes).map_err(|e| e.to_string())?;
+                let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+                Ok((Arc::<str>::from(text), info))
+            })
+            .await;
+        match fetched {
+            Fetch::Found((text, info)) => {
+                self.remember(
+                    key,
+                    Entry::Present {
+                        text,
+                        verified_key: None,
+                    },
+                );
+                Answer::Present {
+                    info: Box::new(info),
+                    verified_key: None,
+                }
+            }
+            Fetch::Absent => {
+                self.remember(key, Entry::Absent);
+                Answer::Absent
+            }
+            Fetch::Failed(reason) => Answer::Failed(reason),
+        }
+    }
+
+    fn remember(&self, key: (usize, String), entry: Entry) {
+        if self.caches[key.0].disk_key.is_none() {
+            return;
+        }
+        self.lock_memo().insert(
+            key,
+            Slot {
+                entry: Some(entry),
+                from_disk: false,
+                dirty: Some(now()),
+            },
+        );
+    }
+
+    fn answer_from_entry(&self, index: usize, hash: &str, entry: Entry) -> Answer {
+        match entry {
+            Entry::Absent => Answer::Absent,
+            Entry::Present { text, verified_key } => {
+                match NarInfo::parse_in(&self.config.store_dir, text.as_bytes()) {
+                    Ok(info) => Answer::Present {
+                        info: Box::new(info),
+                        verified_key,
+                    },
+                    Err(error) => {
+                        // A stored record that no longer parses (e.g. a newer parser is
+                        // stricter): forget it so the next run fetches it again.
+                        self.lock_memo().remove(&(index, hash.to_owned()));
+                        Answer::Failed(format!("stored narinfo for '{hash}' is invalid: {error}"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Accept or reject a narinfo from cache `index` for `path`.
+    fn accept(
+        &self,
+        index: usize,
+        path: &StorePath,
+        hash: &str,
+        info: &NarInfo,
+        verified_key: Option<Arc<str>>,
+    ) -> Result<Hit, String> {
+        let config = &self.config;
+        let cache = &self.caches[index];
+        if info.store_path() != path {
+            return Err(format!(
+                "narinfo is for '{}', not for the requested path",
+                config.store_dir.render_path(info.store_path())
+            ));
+        }
+        let content_addressed = info.is_content_addressed(&config.store_dir);
+        let needs_signature = config.require_sigs && !cache.info.trusted && !content_addressed;
+        if needs_signature {
+            let still_trusted = verified_key
+                .as_deref()
+                .is_some_and(|key| config.trusted_keys.contains_text(key));
+            if !still_trusted {
+                match config.trusted_keys.verifying_key(&config.store_dir, info) {
+                    Some(key) => {
+                        let key: Arc<str> = Arc::from(key);
+                        let mut memo = self.lock_memo();
+                        if let Some(slot) = memo.get_mut(&(index, hash.to_owned()))
+                            && let Some(Entry::Present { verified_key, .. }) = &mut slot.entry
+                        {
+                            *verified_key = Some(key);
+                            if slot.dirty.is_none() {
+                                slot.dirty = Some(now());
+                            }
+                        }
+                    }
+                    None => {
+                        let names: Vec<&str> = info
+                            .signatures()
+                            .iter()
+                            .map(|sig| sig.key_name.as_str())
+                            .collect();
+                        return Err(if names.is_empty() {
+                            "no signature by a trusted key (unsigned)".to_owned()
+                        } else {
+                            format!(
+                                "no signature by a trusted key (signed by: {})",
+                                names.join(", ")
+                            )
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Hit {
+            cache_index: index,
+            cache_url: cache.info.url.clone(),
+            references: info.references().iter().cloned().collect(),
+            file_size: info.file_size().unwrap_or(0),
+            nar_size: info.nar_size(),
+            deriver: info.deriver().cloned(),
+            content_addressed,
+        })
+    }
+
+    /// Fetch `<cache>/<name>` with retries; `parse` turns the body into the answer, and a
+    /// body it refuses counts as a transient failure (a truncated or garbled response).
+    async fn fetch<T>(
+        &self,
+        index: usize,
+        name: &str,
+        parse: impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Fetch<T> {
+        let cache = &self.caches[index];
+        let base = match &cache.location {
+            Location::File(dir) => return self.fetch_file(&dir.join(name), name, &parse).await,
+            Location::Http(base) => base,
+        };
+        let url = format!("{base}/{name}");
+        let shown = format!("{}/{name}", cache.info.url);
+        let attempts = self.config.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            let mut retry_after = None;
+            let outcome = {
+                let Ok(_permit) = self.semaphore.acquire().await else {
+                    return Fetch::Failed("client is shutting down".to_owned());
+                };
+                bump(&self.counters.requests);
+                let mut request = self.client.get(&url).timeout(self.config.timeout);
+                if let Some(value) = &cache.authorization {
+                    request = request.header(AUTHORIZATION, value.clone());
+                }
+                match request.send().await {
+                    Err(error) => Err(describe(&error)),
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        match classify_status(status) {
+                            StatusClass::Absent => return Fetch::Absent,
+                            StatusClass::Permanent => {
+                                let hint = if status == 401 {
+                                    " (credentials missing or wrong; see 'netrc-file')"
+                                } else {
+                                    ""
+                                };
+                                return Fetch::Failed(format!("GET {shown}: HTTP {status}{hint}"));
+                            }
+                            StatusClass::Transient => {
+                                retry_after = response
+                                    .headers()
+                                    .get(RETRY_AFTER)
+                                    .and_then(|v| v.to_str().ok())
+                                    .and_then(parse_retry_after);
+                                Err(format!("HTTP {status}"))
+                            }
+                            StatusClass::Success => match self.read_body(response).await {
+                                Err(BodyError::TooLarge) => {
+                                    return Fetch::Failed(format!(
+                                        "GET {shown}: response is larger than {MAX_BODY_SIZE} bytes"
+                                    ));
+                                }
+                                Err(BodyError::Read(reason)) => Err(reason),
+                                Ok(body) => {
+                                    parse(&body).map_err(|e| format!("invalid response: {e}"))
+                                }
+                            },
+                        }
+                    }
+                }
+            };
+            match outcome {
+                Ok(value) => return Fetch::Found(value),
+                Err(reason) => last = reason,
+            }
+            if attempt < attempts {
+                bump(&self.counters.retries);
+                tracing::debug!("GET {shown}: {last}; retrying (attempt {attempt} of {attempts})");
+                tokio::time::sleep(backoff(attempt, retry_after)).await;
+            }
+        }
+        Fetch::Failed(format!("GET {shown}: {last} (after {attempts} attempts)"))
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY_SIZE as u64)
+        {
+            return Err(BodyError::TooLarge);
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    self.counters
+                        .bytes
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    if body.len() + chunk.len() > MAX_BODY_SIZE {
+                        return Err(BodyError::TooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(error) => return Err(BodyError::Read(describe(&error))),
+            }
+        }
+    }
+
+    async fn fetch_file<T>(
+        &self,
+        file: &std::path::Path,
+        name: &str,
+        parse: &impl Fn(&[u8]) -> Result<T, String>,
+    ) -> Fetch<T> {
+        match tokio::fs::read(file).await {
+            Ok(bytes) if bytes.len() > MAX_BODY_SIZE => Fetch::Failed(format!(
+                "'{}' is larger than {MAX_BODY_SIZE} bytes",
+                file.display()
+            )),
+            Ok(bytes) => {
+                self.counters
+                    .bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                match parse(&bytes) {
+                    Ok(value) => Fetch::Found(value),
+                    Err(reason) => {
+                        Fetch::Failed(format!("invalid {name} '{}': {reason}", file.display()))
+                    }
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Fetch::Absent,
+            Err(error) => Fetch::Failed(format!("cannot read '{}': {error}", file.display())),
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(String),
+}

@@ -1,0 +1,494 @@
+//! The persistent narinfo cache: one SQLite file shared by all runs.
+//!
+//! Rows are keyed by (cache URL, hash part) and hold either the raw narinfo text or a
+//! negative marker, with the time they were fetched. Next to a positive row we keep the
+//! exact trusted-key text that verified its signature, so a warm run can skip the ~50 µs
+//! Ed25519 check as long as that key is still trusted.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use crate::cache_info::CacheInfoFile;
+use crate::error::CacheError;
+
+/// Where the persistent cache lives and how long its entries stay valid.
+#[derive(Clone, Debug)]
+pub struct DiskCacheConfig {
+    /// The SQLite file, e.g. `$XDG_CACHE_HOME/crossplan/narinfo-v1.sqlite`.
+    pub path: PathBuf,
+    /// How long a found narinfo is reused ([`DEFAULT_POSITIVE_TTL`]).
+    pub positive_ttl: Duration,
+    /// How long "not in this cache" is reused ([`DEFAULT_NEGATIVE_TTL`]).
+    pub negative_ttl: Duration,
+    /// Ignore what is stored (but still store new results).
+    pub refresh: bool,
+}
+
+/// Nix's `narinfo-cache-positive-ttl`: 30 days.
+pub const DEFAULT_POSITIVE_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Nix's `narinfo-cache-negative-ttl`: 3600 s.
+pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(3600);
+/// Nix's `narinfo-cache-meta-ttl` for `nix-cache-info`: 7 days.
+pub const META_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl DiskCacheConfig {
+    /// A config with Nix's default TTLs.
+    #[must_use]
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            positive_ttl: DEFAULT_POSITIVE_TTL,
+            negative_ttl: DEFAULT_NEGATIVE_TTL,
+            refresh: false,
+        }
+    }
+}
+
+/// How long another run may hold the write lock before we give up: a flush of 20,000 rows
+/// takes well under a second, so 10 s means something is stuck.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite's default limit on `?` parameters is 32766 (since 3.32); stay well below it.
+const MAX_PARAMS_PER_QUERY: usize = 4000;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS narinfo (
+    cache        TEXT    NOT NULL,
+    hash_part    TEXT    NOT NULL,
+    present      INTEGER NOT NULL,
+    narinfo      TEXT,
+    verified_key TEXT,
+    timestamp    INTEGER NOT NULL,
+    PRIMARY KEY (cache, hash_part)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache_info (
+    cache           TEXT PRIMARY KEY NOT NULL,
+    store_dir       TEXT,
+    want_mass_query INTEGER NOT NULL,
+    priority        INTEGER,
+    timestamp       INTEGER NOT NULL
+);
+";
+
+/// One stored lookup result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// The cache has the path: its narinfo, and the trusted key text that verified it.
+    Present {
+        text: Arc<str>,
+        verified_key: Option<Arc<str>>,
+    },
+    /// The cache does not have the path.
+    Absent,
+}
+
+/// A row to write.
+pub(crate) struct Row {
+    pub cache: Arc<str>,
+    pub hash_part: String,
+    pub entry: Entry,
+    pub timestamp: i64,
+}
+
+/// An open disk cache.
+pub(crate) struct DiskCache {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    positive_ttl: i64,
+    negative_ttl: i64,
+    /// Reads are skipped (refresh).
+    pub refresh: bool,
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl DiskCache {
+    /// Open (creating if needed). Any failure is logged and gives `None`: the run goes on
+    /// without a disk cache.
+    pub fn open(config: &DiskCacheConfig) -> Option<Self> {
+        match Self::try_open(config) {
+            Ok(cache) => Some(cache),
+            Err(error) => {
+                tracing::warn!(
+                    "narinfo disk cache '{}' is unusable, running without it: {error}",
+                    config.path.display()
+                );
+                None
+            }
+        }
+    }
+
+    fn try_open(config: &DiskCacheConfig) -> Result<Self, rusqlite::Error> {
+        if let Some(parent) = config.path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            // If this fails, opening the file reports it.
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let conn = Connection::open(&config.path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets one run read while another writes; NORMAL sync is crash-safe in WAL mode
+        // (a killed run loses at most its last transaction, never corrupts the file).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA)?;
+        // Touch the table so a file that only looks like a database fails here.
+        conn.query_row("SELECT count(*) FROM cache_info", [], |_| Ok(()))?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            path: config.path.clone(),
+            positive_ttl: secs(config.positive_ttl),
+            negative_ttl: secs(config.negative_ttl),
+            refresh: config.refresh,
+        })
+    }
+
+    fn fresh(&self, present: bool, timestamp: i64, now: i64) -> bool {
+        let ttl = if present {
+            self.positive_ttl
+        } else {
+            self.negative_ttl
+        };
+        now.saturating_sub(timestamp) < ttl
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave the connection inconsistent (each
+        // statement is atomic), so a poisoned lock is still usable.
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn decode(
+        &self,
+        present: i64,
+        text: Option<String>,
+        key: Option<String>,
+        timestamp: i64,
+        now: i64,
+    ) -> Option<Entry> {
+        let present = present != 0;
+        if !self.fresh(present, timestamp, now) {
+            return None;
+        }
+        if present {
+            Some(Entry::Present {
+                text: Arc::from(text?),
+                verified_key: key.map(Arc::from),
+            })
+        } else {
+            Some(Entry::Absent)
+        }
+    }
+
+    /// Fresh entries among `hash_parts` of `cache`, in a few queries.
+    pub fn get_many(&self, cache: &str, hash_parts: &[String]) -> Vec<(String, Entry)> {
+        let now = now();
+        let conn = self.lock();
+        let mut out = Vec::new();
+        for chunk in hash_parts.chunks(MAX_PARAMS_PER_QUERY) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT hash_part, present, narinfo, verified_key, timestamp FROM narinfo \
+                 WHERE cache = ? AND hash_part IN ({placeholders})"
+            );
+            let result = conn.prepare(&sql).and_then(|mut statement| {
+                let params = std::iter::once(cache).chain(chunk.iter().map(String::as_str));
+                let rows = statement.query_map(params_from_iter(params), |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, i64>(4)?,
+                    ))
+                })?;
+                rows.collect::<Result<Vec<_>, _>>()
+            });
+            match result {
+                Ok(rows) => {
+                    for (hash, present, text, key, timestamp) in rows {
+                        if let Some(entry) = self.decode(present, text, key, timestamp, now) {
+                            out.push((hash, entry));
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        "cannot read narinfo disk cache '{}': {error}",
+                        self.path.display()
+                    );
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// One fresh entry.
+    pub fn get(&self, cache: &str, hash_part: &str) -> Option<Entry> {
+        let now = now();
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT present, narinfo, verified_key, timestamp FROM narinfo \
+                 WHERE cache = ?1 AND hash_part = ?2",
+                params![cache, hash_part],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                },
+            )
+            .optional();
+        match row {
+            Ok(Some((present, text, key, timestamp))) => {
+                self.decode(present, text, key, timestamp, now)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(
+                    "cannot read narinfo disk cache '{}': {error}",
+                    self.path.display()
+                );
+                None
+            }
+        }
+    }
+
+    /// Write rows in one transaction.
+    pub fn put_many(&self, rows: &[Row]) -> Result<(), CacheError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.lock();
+        let result = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut statement = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO narinfo \
+                     (cache, hash_part, present, narinfo, verified_key, timestamp) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for row in rows {
+                    let (present, text, key) = match &row.entry {
+                        Entry::Present { text, verified_key } => {
+                            (1, Some(&**text), verified_key.as_deref())
+                        }
+                        Entry::Absent => (0, None, None),
+                    };
+                    statement.execute(params![
+                        &*row.cache,
+                        row.hash_part,
+                        present,
+                        text,
+                        key,
+                        row.timestamp
+                    ])?;
+                }
+            }
+            tx.commit()
+        })();
+        result.map_err(|error| self.error(&error))
+    }
+
+    /// A stored `nix-cache-info`, if younger than [`META_TTL`].
+    pub fn get_cache_info(&self, cache: &str) -> Option<CacheInfoFile> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT store_dir, want_mass_query, priority, timestamp FROM cache_info \
+                 WHERE cache = ?1",
+                params![cache],
+                |row| {
+                    Ok((
+                        row.get::<_, Option<String>>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, Option<i64>>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
+                },
+            )
+            .optional()
+            .ok()
+            .flatten()?;
+        let (store_dir, want_mass_query, priority, timestamp) = row;
+        (now().saturating_sub(timestamp) < secs(META_TTL)).then_some(CacheInfoFile {
+            store_dir,
+            want_mass_query: want_mass_query != 0,
+            priority,
+        })
+    }
+
+    /// Store a `nix-cache-info`. Failures are only logged.
+    pub fn put_cache_info(&self, cache: &str, info: &CacheInfoFile) {
+        let conn = self.lock();
+        if let Err(error) = conn.execute(
+            "INSERT OR REPLACE INTO cache_info (cache, store_dir, want_mass_query, priority, timestamp) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                cache,
+                info.store_dir,
+                i64::from(info.want_mass_query),
+                info.priority,
+                now()
+            ],
+        ) {
+            tracing::warn!("cannot write narinfo disk cache '{}': {error}", self.path.display());
+        }
+    }
+
+    fn error(&self, error: &rusqlite::Error) -> CacheError {
+        CacheError::DiskCache {
+            path: self.path.clone(),
+            reason: error.to_string(),
+        }
+    }
+
+    /// The SQLite file.
+    #[allow(dead_code)]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path) -> DiskCacheConfig {
+        DiskCacheConfig::new(dir.join("sub/narinfo-v1.sqlite"))
+    }
+
+    fn row(hash: &str, entry: Entry, timestamp: i64) -> Row {
+        Row {
+            cache: Arc::from("https://c"),
+            hash_part: hash.to_owned(),
+            entry,
+            timestamp,
+        }
+    }
+
+    fn present(text: &str) -> Entry {
+        Entry::Present {
+            text: Arc::from(text),
+            verified_key: Some(Arc::from("k:1")),
+        }
+    }
+
+    #[test]
+    fn stores_and_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config(dir.path());
+        config.negative_ttl = Duration::from_secs(100);
+        config.positive_ttl = Duration::from_secs(1000);
+        let cache = DiskCache::open(&config).unwrap();
+        let t = now();
+        cache
+            .put_many(&[
+                row("a", present("A"), t),
+                row("b", Entry::Absent, t),
+                row("old-neg", Entry::Absent, t - 200),
+                row("old-pos", present("P"), t - 2000),
+                row("mid-pos", present("M"), t - 200),
+            ])
+            .unwrap();
+        assert_eq!(cache.get("https://c", "a"), Some(present("A")));
+        assert_eq!(cache.get("https://c", "b"), Some(Entry::Absent));
+        assert_eq!(cache.get("https://c", "old-neg"), None);
+        assert_eq!(cache.get("https://c", "old-pos"), None);
+        assert_eq!(cache.get("https://c", "mid-pos"), Some(present("M")));
+        assert_eq!(cache.get("https://other", "a"), None);
+        let hashes: Vec<String> = ["a", "b", "old-neg", "mid-pos", "zzz"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let mut got = cache.get_many("https://c", &hashes);
+        got.sort_by(|x, y| x.0.cmp(&y.0));
+        let keys: Vec<_> = got.iter().map(|(h, _)| h.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "mid-pos"]);
+    }
+
+    #[test]
+    fn many_params_are_chunked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(&config(dir.path())).unwrap();
+        let rows: Vec<Row> = (0..10_000)
+            .map(|i| row(&format!("h{i}"), Entry::Absent, now()))
+            .collect();
+        cache.put_many(&rows).unwrap();
+        let hashes: Vec<String> = (0..10_000).map(|i| format!("h{i}")).collect();
+        assert_eq!(cache.get_many("https://c", &hashes).len(), 10_000);
+    }
+
+    #[test]
+    fn corrupt_file_disables_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        std::fs::create_dir_all(config.path.parent().unwrap()).unwrap();
+        std::fs::write(&config.path, vec![0x42_u8; 8192]).unwrap();
+        assert!(DiskCache::open(&config).is_none());
+        let config = DiskCacheConfig::new(dir.path().join("a-dir"));
+        std::fs::create_dir_all(&config.path).unwrap();
+        assert!(DiskCache::open(&config).is_none());
+    }
+
+    #[test]
+    fn two_writers_share_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let handles: Vec<_> = (0..4)
+            .map(|writer| {
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    let cache = DiskCache::open(&config).unwrap();
+                    for batch in 0..10 {
+                        let rows: Vec<Row> = (0..500)
+                            .map(|i| row(&format!("w{writer}-{batch}-{i}"), present("x"), now()))
+                            .collect();
+                        cache.put_many(&rows).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let cache = DiskCache::open(&config).unwrap();
+        let hashes: Vec<String> = (0..4)
+            .flat_map(|w| (0..10).flat_map(move |b| (0..500).map(move |i| format!("w{w}-{b}-{i}"))))
+            .collect();
+        assert_eq!(cache.get_many("https://c", &hashes).len(), 20_000);
+    }
+
+    #[test]
+    fn cache_info_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(&config(dir.path())).unwrap();
+        assert_eq!(cache.get_cache_info("https://c"), None);
+        let info = CacheInfoFile {
+            store_dir: Some("/nix/store".to_owned()),
+            want_mass_query: true,
+            priority: Some(40),
+        };
+        cache.put_cache_info("https://c", &info);
+        assert_eq!(cache.get_cache_info("https://c"), Some(info));
+    }
+}
