@@ -41,6 +41,7 @@ pub fn parse_cache_info(text: &str) -> Result<CacheInfoFile, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

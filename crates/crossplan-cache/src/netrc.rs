@@ -197,6 +197,7 @@ fn tokenize(text: &str) -> Vec<Token> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

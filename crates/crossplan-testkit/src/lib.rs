@@ -1,1 +1,3 @@
 //! crossplan-testkit
+
+pub mod server;

@@ -1,0 +1,162 @@
+use std::path::Path;
+use std::time::Duration;
+
+use crossplan_cache::{ClientConfig, DiskCacheConfig, Substituters};
+use crossplan_testkit::server::{CacheServer, FaultConfig};
+
+use crate::common::*;
+
+fn with_disk(config: ClientConfig, db: &Path) -> ClientConfig {
+    ClientConfig {
+        disk_cache: Some(DiskCacheConfig::new(db.to_owned())),
+        ..config
+    }
+}
+
+#[tokio::test]
+async fn warm_run_needs_no_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("test-1", 1);
+    let dir = tmp.path().join("cache");
+    write_cache(&dir, Some(CACHE_INFO), &signed_entries(50, &key));
+    let db = tmp.path().join("xdg/crossplan/narinfo-v1.sqlite");
+    let server = CacheServer::start(dir, FaultConfig::default()).unwrap();
+    let paths: Vec<_> = (0..80).map(path).collect();
+
+    let cold = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    assert!(cold.has_disk_cache());
+    let mut cold_hits = Vec::new();
+    for p in &paths {
+        cold_hits.push(cold.lookup(p).await.hit);
+    }
+    cold.flush().await.unwrap();
+    let sent = server.requests();
+    assert_eq!(sent, 81);
+
+    let warm = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    warm.preload(&paths).await;
+    for (p, expected) in paths.iter().zip(&cold_hits) {
+        assert_eq!(&warm.lookup(p).await.hit, expected);
+    }
+    assert_eq!(server.requests(), sent, "warm run sent requests");
+    assert_eq!(warm.stats().disk_hits, 80);
+    assert_eq!(warm.caches(), cold.caches());
+
+    // Without preload, each lookup reads its row.
+    let warm = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    assert!(warm.lookup(&path(3)).await.hit.is_some());
+    assert!(warm.lookup(&path(70)).await.hit.is_none());
+    assert_eq!(server.requests(), sent);
+}
+
+#[tokio::test]
+async fn negative_ttl_refresh_and_key_rotation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = Key::new("old-1", 1);
+    let new = Key::new("new-1", 2);
+    let dir = tmp.path().join("cache");
+    write_cache(&dir, Some(CACHE_INFO), &signed_entries(1, &old));
+    let db = tmp.path().join("narinfo.sqlite");
+    let server = CacheServer::start(dir.clone(), FaultConfig::default()).unwrap();
+
+    let run = open(&server.url(), with_disk(config(&[&old]), &db)).await;
+    assert!(run.lookup(&path(0)).await.hit.is_some());
+    assert!(run.lookup(&path(1)).await.hit.is_none());
+    run.flush().await.unwrap();
+    // path(1) appears in the cache after the negative answer was stored.
+    write_cache(&dir, None, &[(path(1), narinfo(&path(1), &[], &[&old]))]);
+
+    let run = open(&server.url(), with_disk(config(&[&old]), &db)).await;
+    assert!(
+        run.lookup(&path(1)).await.hit.is_none(),
+        "negative entry within TTL"
+    );
+
+    let mut short = with_disk(config(&[&old]), &db);
+    if let Some(disk) = &mut short.disk_cache {
+        disk.negative_ttl = Duration::ZERO;
+    }
+    let run = open(&server.url(), short).await;
+    assert!(
+        run.lookup(&path(1)).await.hit.is_some(),
+        "expired negative entry"
+    );
+
+    let mut refresh = with_disk(config(&[&old]), &db);
+    if let Some(disk) = &mut refresh.disk_cache {
+        disk.refresh = true;
+    }
+    let run = open(&server.url(), refresh).await;
+    let before = server.requests();
+    run.preload(&[path(1)]).await;
+    assert!(run.lookup(&path(1)).await.hit.is_some());
+    assert_eq!(server.requests() - before, 1);
+    run.flush().await.unwrap();
+
+    // The stored "verified by old-1" is not trusted once only new-1 is.
+    let run = open(&server.url(), with_disk(config(&[&new]), &db)).await;
+    run.preload(&[path(0)]).await;
+    let lookup = run.lookup(&path(0)).await;
+    assert!(lookup.hit.is_none());
+    assert!(lookup.rejected[0].reason.contains("old-1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_runs_share_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("test-1", 1);
+    let dir = tmp.path().join("cache");
+    write_cache(&dir, Some(CACHE_INFO), &signed_entries(400, &key));
+    let db = tmp.path().join("narinfo.sqlite");
+    let server = CacheServer::start(dir, FaultConfig::default()).unwrap();
+    let run = |offset: u32| {
+        let (url, config) = (server.url(), with_disk(config(&[&key]), &db));
+        async move {
+            let caches = open(&url, config).await;
+            for chunk in 0..4 {
+                let lookups = futures::future::join_all((0..100).map(|i| {
+                    let caches = caches.clone();
+                    async move { caches.lookup(&path(offset + chunk * 100 + i)).await }
+                }))
+                .await;
+                assert!(
+                    lookups
+                        .iter()
+                        .all(|l| l.hit.is_some() || offset + chunk * 100 >= 400)
+                );
+                caches.flush().await.unwrap();
+            }
+        }
+    };
+    tokio::join!(run(0), run(200));
+    let warm = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    let paths: Vec<_> = (0..600).map(path).collect();
+    warm.preload(&paths).await;
+    let before = server.requests();
+    for p in &paths {
+        warm.lookup(p).await;
+    }
+    assert_eq!(server.requests(), before);
+    assert_eq!(warm.stats().disk_hits, 600);
+}
+
+#[tokio::test]
+async fn corrupt_database_is_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = Key::new("test-1", 1);
+    let dir = tmp.path().join("cache");
+    write_cache(&dir, Some(CACHE_INFO), &signed_entries(2, &key));
+    let db = tmp.path().join("narinfo.sqlite");
+    std::fs::write(
+        &db,
+        b"SQLite format 3\0 but then garbage garbage garbage".repeat(200),
+    )
+    .unwrap();
+    let server = CacheServer::start(dir, FaultConfig::default()).unwrap();
+    let caches = Substituters::open(specs(&server.url()), with_disk(config(&[&key]), &db))
+        .await
+        .unwrap();
+    assert!(!caches.has_disk_cache());
+    assert!(caches.lookup(&path(0)).await.hit.is_some());
+    caches.flush().await.unwrap();
+}

@@ -1,0 +1,99 @@
+//! `crossplan-cachesrv`: serve a binary-cache directory on 127.0.0.1 with injected faults.
+//!
+//! ```text
+//! crossplan-cachesrv --dir D [--port P] [--latency-ms N] [--error-rate p] [--reset-rate p]
+//!                    [--truncate-rate p] [--seed S] [--always-fail NAME]...
+//!                    [--status NAME=CODE]... [--retry-after SECONDS]
+//! ```
+//!
+//! Prints `listening on http://127.0.0.1:PORT` as its first line and serves until killed.
+
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crossplan_testkit::server::{CacheServer, FaultConfig};
+
+const USAGE: &str = "usage: crossplan-cachesrv --dir D [--port P] [--latency-ms N] [--error-rate p] \
+[--reset-rate p] [--truncate-rate p] [--seed S] [--always-fail NAME]... [--status NAME=CODE]... \
+[--retry-after SECONDS]";
+
+fn parse_args() -> Result<(PathBuf, u16, FaultConfig), String> {
+    let mut dir = None;
+    let mut port = 0_u16;
+    let mut faults = FaultConfig::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            return Err(String::new());
+        }
+        let value = args
+            .next()
+            .ok_or_else(|| format!("'{flag}' needs a value"))?;
+        let bad = |what: &str| format!("invalid {what} '{value}' for '{flag}'");
+        let rate = |value: &str| -> Result<f64, String> {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| bad("probability"))
+        };
+        match flag.as_str() {
+            "--dir" => dir = Some(PathBuf::from(&value)),
+            "--port" => port = value.parse().map_err(|_| bad("port"))?,
+            "--latency-ms" => {
+                faults.latency = Duration::from_millis(value.parse().map_err(|_| bad("number"))?);
+            }
+            "--error-rate" => faults.error_rate = rate(&value)?,
+            "--reset-rate" => faults.reset_rate = rate(&value)?,
+            "--truncate-rate" => faults.truncate_rate = rate(&value)?,
+            "--seed" => faults.seed = value.parse().map_err(|_| bad("number"))?,
+            "--always-fail" => faults.always_fail.push(value),
+            "--status" => {
+                let (name, code) = value.split_once('=').ok_or_else(|| bad("NAME=CODE"))?;
+                let code = code.parse().map_err(|_| bad("NAME=CODE"))?;
+                faults.status_override.push((name.to_owned(), code));
+            }
+            "--retry-after" => {
+                faults.retry_after = Some(value.parse().map_err(|_| bad("number"))?);
+            }
+            _ => return Err(format!("unknown option '{flag}'")),
+        }
+    }
+    let dir = dir.ok_or_else(|| "'--dir' is required".to_owned())?;
+    Ok((dir, port, faults))
+}
+
+fn main() -> ExitCode {
+    let (dir, port, faults) = match parse_args() {
+        Ok(parsed) => parsed,
+        Err(message) if message.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if !dir.is_dir() {
+        eprintln!("error: '{}' is not a directory", dir.display());
+        return ExitCode::from(2);
+    }
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let server = match CacheServer::start_on(dir, faults, addr) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("error: cannot listen on {addr}: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {}", server.url());
+    let _ = stdout.flush();
+    drop(stdout);
+    server.wait();
+    ExitCode::SUCCESS
+}
