@@ -4,9 +4,13 @@
 //! `Store::queryMissing` (Nix src/libstore/misc.cc) exactly, and checks
 //! narinfo signatures on top (see `../shared/cache-semantics.md` §1.1).
 
+mod walk;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+
+pub use walk::{Lookups, MissingError, Options, PathHit, PathLookup, Progress, query_missing};
 
 /// The answer: what a `nix build` of the requests would do.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

@@ -1,0 +1,69 @@
+//! Errors of the store layer. Messages are lower case and name the file,
+//! command or option involved; [`StoreError::hint`] gives a fix where one exists.
+
+use std::path::PathBuf;
+
+/// Anything that can go wrong reading the local store or asking Nix.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A Nix command could not be started at all.
+    #[error("cannot run `{command}`: {source}")]
+    NixMissing {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Nix command ran and failed.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    NixFailed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    /// A Nix command printed something we could not understand.
+    #[error("cannot understand the output of `{command}`: {reason}")]
+    NixOutput { command: String, reason: String },
+    /// A `.drv` file could not be read.
+    #[error("cannot read derivation {path}: {source}")]
+    ReadDrv {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `.drv` file is not a valid derivation.
+    #[error("malformed derivation {path}: {reason}")]
+    MalformedDrv { path: PathBuf, reason: String },
+    /// A command-line root is not a store path, a `.drv` or an installable.
+    #[error("bad root '{root}': {reason}")]
+    BadRoot { root: String, reason: String },
+    /// An installable did not evaluate.
+    #[error("installable '{installable}' does not evaluate: {stderr}")]
+    Eval { installable: String, stderr: String },
+    /// A setting has a value we cannot use.
+    #[error("bad value for Nix setting '{name}': {reason}")]
+    BadSetting { name: String, reason: String },
+}
+
+impl StoreError {
+    /// How to fix it, where we know.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::NixMissing { .. } => Some(
+                "install Nix (Debian/Ubuntu: `apt-get install nix-bin`) and make sure `nix` and `nix-store` are on PATH"
+                    .into(),
+            ),
+            Self::Eval { .. } => Some(
+                "check the installable with `nix eval <installable>.drvPath`; flake installables need the flakes feature"
+                    .into(),
+            ),
+            Self::BadRoot { .. } => Some(
+                "pass a derivation path (/nix/store/…-x.drv, optionally ^out,dev), a store path, or a flake installable such as .#cup-riscv64"
+                    .into(),
+            ),
+            Self::MalformedDrv { .. } => Some(
+                "the store may be damaged: check it with `nix-store --verify --check-contents`".into(),
+            ),
+            _ => None,
+        }
+    }
+}

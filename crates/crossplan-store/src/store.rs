@@ -1,0 +1,234 @@
+//! The local store: reading derivations and asking which paths are valid.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use nix_derivation::{StoreDir, StorePath};
+
+use crate::drv::DrvInfo;
+use crate::error::StoreError;
+use crate::settings::last_lines;
+
+/// How many paths one `nix-store --check-validity` call gets. Paths are ~60
+/// bytes, so this stays far below the kernel's argument limit (ARG_MAX, 2 MiB
+/// on Linux) while keeping the number of processes small.
+const VALIDITY_CHUNK: usize = 4000;
+
+/// How many threads read `.drv` files. Reading is cheap, parsing a little
+/// less so; more threads than cores buys nothing.
+fn reader_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(8))
+}
+
+/// The local Nix store (logical directory = physical directory).
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    dir: StoreDir,
+    nix_store: PathBuf,
+}
+
+/// The derivations reachable from the roots, read from the store.
+#[derive(Debug, Default)]
+pub struct DrvGraph {
+    /// Every derivation that could be read.
+    pub drvs: HashMap<StorePath, Arc<DrvInfo>>,
+    /// Breadth-first order from the roots (the order lookups are worth making in).
+    pub order: Vec<StorePath>,
+    /// Roots whose `.drv` file does not exist in the store.
+    pub missing: Vec<StorePath>,
+}
+
+impl LocalStore {
+    /// A store at `dir`, asked about validity through `nix-store` on PATH.
+    pub fn new(dir: &str) -> Result<Self, StoreError> {
+        let dir = StoreDir::new(dir).map_err(|e| StoreError::BadSetting {
+            name: "store directory".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            dir,
+            nix_store: PathBuf::from("nix-store"),
+        })
+    }
+
+    /// The logical store directory.
+    pub fn dir(&self) -> &StoreDir {
+        &self.dir
+    }
+
+    /// Parse an absolute store path.
+    pub fn parse_path(&self, path: &str) -> Result<StorePath, StoreError> {
+        self.dir
+            .parse_path(path.as_bytes())
+            .map_err(|e| StoreError::BadRoot {
+                root: path.into(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// The absolute path of a store path.
+    pub fn render(&self, path: &StorePath) -> String {
+        self.dir.render_path(path)
+    }
+
+    /// Read and parse one `.drv` file.
+    pub fn read_drv(&self, path: &StorePath) -> Result<DrvInfo, StoreError> {
+        let file = PathBuf::from(self.render(path));
+        let bytes = std::fs::read(&file).map_err(|source| StoreError::ReadDrv {
+            path: file.clone(),
+            source,
+        })?;
+        let name = path
+            .name()
+            .strip_suffix(".drv")
+            .ok_or_else(|| StoreError::MalformedDrv {
+                path: file.clone(),
+                reason: "the name does not end in .drv".into(),
+            })?;
+        DrvInfo::parse(&bytes, name, &self.dir).map_err(|e| StoreError::MalformedDrv {
+            path: file,
+            reason: e.0,
+        })
+    }
+
+    /// Read every derivation reachable from `roots` through input derivations,
+    /// level by level, each level on several threads. A root whose file does
+    /// not exist is recorded in [`DrvGraph::missing`]; any other failure is an
+    /// error (a valid derivation's inputs are valid, so their files exist).
+    pub fn load_closure(&self, roots: &[StorePath]) -> Result<DrvGraph, StoreError> {
+        let mut graph = DrvGraph::default();
+        let mut seen: HashSet<StorePath> = HashSet::new();
+        let mut level: Vec<StorePath> = Vec::new();
+        for root in roots {
+            if seen.insert(root.clone()) {
+                let exists = std::path::Path::new(&self.render(root)).exists();
+                if exists {
+                    level.push(root.clone());
+                } else {
+                    graph.missing.push(root.clone());
+                }
+            }
+        }
+        let threads = reader_threads();
+        while !level.is_empty() {
+            let chunk = level.len().div_ceil(threads).max(1);
+            let results: Vec<Result<Vec<(StorePath, DrvInfo)>, StoreError>> =
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = level
+                        .chunks(chunk)
+                        .map(|paths| {
+                            scope.spawn(move || {
+                                paths
+                                    .iter()
+                                    .map(|p| self.read_drv(p).map(|d| (p.clone(), d)))
+                                    .collect::<Result<Vec<_>, _>>()
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(StoreError::NixOutput {
+                                    command: "read derivations".into(),
+                                    reason: "a reader thread panicked".into(),
+                                })
+                            })
+                        })
+                        .collect()
+                });
+            let mut next = Vec::new();
+            for result in results {
+                for (path, info) in result? {
+                    for input in info.input_drvs.keys() {
+                        if seen.insert(input.clone()) {
+                            next.push(input.clone());
+                        }
+                    }
+                    graph.order.push(path.clone());
+                    graph.drvs.insert(path, Arc::new(info));
+                }
+            }
+            level = next;
+        }
+        Ok(graph)
+    }
+
+    /// Which of `paths` are valid in the local store, asked of Nix itself
+    /// (`nix-store --check-validity --print-invalid`, in large batches run side
+    /// by side), so the answer is exact whether the store is single-user or
+    /// behind a daemon.
+    pub fn valid_paths(&self, paths: &[StorePath]) -> Result<HashSet<StorePath>, StoreError> {
+        let rendered: Vec<String> = paths.iter().map(|p| self.render(p)).collect();
+        let chunks: Vec<&[String]> = rendered.chunks(VALIDITY_CHUNK).collect();
+        let threads = reader_threads().min(4);
+        let mut invalid: HashSet<String> = HashSet::new();
+        for group in chunks.chunks(threads) {
+            let results: Vec<Result<Vec<String>, StoreError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = group
+                    .iter()
+                    .map(|chunk| scope.spawn(move || self.print_invalid(chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(StoreError::NixOutput {
+                                command: "nix-store --check-validity".into(),
+                                reason: "a worker thread panicked".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+            for result in results {
+                invalid.extend(result?);
+            }
+        }
+        Ok(paths
+            .iter()
+            .zip(&rendered)
+            .filter(|(_, r)| !invalid.contains(*r))
+            .map(|(p, _)| p.clone())
+            .collect())
+    }
+
+    fn print_invalid(&self, chunk: &[String]) -> Result<Vec<String>, StoreError> {
+        if chunk.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shown = "nix-store --check-validity --print-invalid".to_owned();
+        let mut child = Command::new(&self.nix_store)
+            .args(["--check-validity", "--print-invalid"])
+            .args(chunk)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| StoreError::NixMissing {
+                command: shown.clone(),
+                source,
+            })?;
+        let _ = child.stdin.take().map(|mut s| s.flush());
+        let out = child
+            .wait_with_output()
+            .map_err(|source| StoreError::NixMissing {
+                command: shown.clone(),
+                source,
+            })?;
+        if !out.status.success() {
+            return Err(StoreError::NixFailed {
+                command: shown,
+                status: out.status.to_string(),
+                stderr: last_lines(&String::from_utf8_lossy(&out.stderr), 6),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect())
+    }
+}
