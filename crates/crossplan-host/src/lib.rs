@@ -1,1 +1,21 @@
-//! crossplan-host
+//! What this host can build, and how fast: Nix's settings (nix.conf with its
+//! `include`s and `extra-` settings, or `nix show-config --json`), remote
+//! builders (`builders` / `/etc/nix/machines`), binfmt_misc registrations,
+//! QEMU user-mode binaries, the emulation factors `crossplan calibrate`
+//! measures, and the build history `crossplan build` records.
+//!
+//! [`view`] turns all of it into the [`crossplan_plan::HostView`] the cost
+//! model takes.
+
+pub mod binfmt;
+pub mod calibrate;
+pub mod config;
+pub mod error;
+pub mod history;
+pub mod machines;
+pub mod nixconf;
+pub mod paths;
+pub mod qemu;
+pub mod view;
+
+pub use error::HostError;

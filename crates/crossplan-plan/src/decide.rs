@@ -79,17 +79,18 @@ pub fn decide(estimates: &[VariantEstimate], options: &PlanOptions) -> Decision 
         };
     };
 
-    let mut parts = vec![phrase(chosen, true)];
+    let mut first = phrase(chosen, true);
+    if chosen.label == PUREGO {
+        first.push_str(" without cgo");
+    }
+    let mut parts = vec![first];
     for e in estimates.iter().filter(|e| e.label != chosen.label) {
         if e.label == PUREGO && !options.allow_purego && e.possible {
             continue;
         }
         parts.push(phrase(e, false));
     }
-    let mut reason = parts.join("; ");
-    if chosen.label == PUREGO {
-        reason = format!("{reason} (no cgo)");
-    }
+    let reason = parts.join("; ");
     Decision {
         choice: Some(chosen.label.clone()),
         reason,

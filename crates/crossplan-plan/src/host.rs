@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 /// A remote builder (one `builders` / `/etc/nix/machines` entry).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Machine {
     /// Store URI, e.g. `ssh://rv` (shown in reasons).
     pub uri: String,
@@ -34,7 +36,7 @@ impl Machine {
 }
 
 /// This host, as far as building is concerned.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HostView {
     /// Nix's `system` setting (`x86_64-linux`).
     pub system: String,

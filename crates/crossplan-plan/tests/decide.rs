@@ -264,7 +264,16 @@ fn purego_only_when_allowed_or_only_possible() {
     assert!(!d.reason.contains("purego"), "{}", d.reason);
     let (d, _) = run(&h, &variants, true);
     assert_eq!(d.choice.as_deref(), Some("purego"));
-    assert!(d.reason.ends_with("(no cgo)"), "{}", d.reason);
+    assert!(
+        d.reason.starts_with("purego needs 1 build (~"),
+        "{}",
+        d.reason
+    );
+    assert!(
+        d.reason.contains(") without cgo; cross needs"),
+        "{}",
+        d.reason
+    );
     assert!(
         d.purego_note
             .as_deref()
