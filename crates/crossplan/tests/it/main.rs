@@ -1,0 +1,9 @@
+//! The `crossplan` integration tests, one binary (`cargo test --test it`).
+//!
+//! Tests whose names contain `oracle` need a real Nix (store, `nix-store`,
+//! `nix-instantiate`); the flake's sandboxed check leaves them out.
+
+mod cli_errors;
+mod faults;
+mod oracle;
+mod support;

@@ -1,0 +1,170 @@
+//! crossplan status vs Nix's own dry run (`nix-store --realise --dry-run`)
+//! on seeded random graphs: identical build/fetch/unknown sets and sizes.
+//! Nix reads a view of the caches without the badly signed records (its dry
+//! run checks no signatures); crossplan reads the full caches and must reject
+//! them. A failure keeps the fixture and prints the exact command.
+
+use crossplan_testkit::fixture::{Target, Trust};
+use crossplan_testkit::server::{CacheServer, FaultConfig};
+
+use crate::support::{self, Fx};
+
+/// Several seeds and sizes, file:// caches.
+#[test]
+fn oracle_file_caches_many_seeds() {
+    for (seed, nodes) in [(1, 1000), (2, 1500), (3, 2000), (4, 1200), (5, 2500)] {
+        let mut fxw = Fx::build("oracle-file", nodes, seed, |_| {});
+        let targets = fxw.fx.targets();
+        support::oracle_vs_crossplan_file(&mut fxw, &targets, Trust::GoodSigs, &[]);
+    }
+}
+
+/// Several seeds over HTTP (the loopback cache server), with different `--jobs`.
+#[test]
+fn oracle_http_caches_many_seeds() {
+    for (seed, nodes, jobs) in [(11, 1500, "1"), (12, 2000, "8"), (13, 3000, "64")] {
+        let mut fxw = Fx::build("oracle-http", nodes, seed, |_| {});
+        let fx = &fxw.fx;
+        let targets = fx.targets();
+        let view = fx.view(Trust::GoodSigs).expect("view");
+        let nix = support::oracle(fx, &targets, &view, Trust::GoodSigs);
+        let hi = CacheServer::start(fx.hi.dir.clone(), FaultConfig::default()).expect("server");
+        let lo = CacheServer::start(fx.lo.dir.clone(), FaultConfig::default()).expect("server");
+        let urls = [hi.url(), lo.url()];
+        let xdg = tempfile::tempdir().expect("xdg");
+        let t: Vec<String> = targets.iter().map(Target::crossplan).collect();
+        let run = support::status(
+            &t,
+            &format!("{} {}", urls[1], urls[0]),
+            &fx.trusted_keys(Trust::GoodSigs),
+            true,
+            &["--jobs", jobs],
+            xdg.path(),
+        );
+        run.assert_no_panic();
+        let mut diffs = support::check_model_against_nix(fx, Trust::GoodSigs, &nix);
+        if run.code != 0 {
+            diffs.push(format!("exit code {} (expected 0)", run.code));
+        } else {
+            let cp = support::answer(&run.json());
+            diffs.extend(support::compare(fx, Trust::GoodSigs, &nix, &cp, &urls));
+            eprintln!(
+                "  seed {seed}: nix build {} fetch {} unknown {}; crossplan {:?}, {} + {} requests",
+                nix.build.len(),
+                nix.fetch.len(),
+                nix.unknown.len(),
+                run.elapsed,
+                hi.requests(),
+                lo.requests()
+            );
+        }
+        if !diffs.is_empty() {
+            support::fail(&mut fxw, &format!("oracle http seed {seed}"), &diffs, &run);
+        }
+    }
+}
+
+/// Roots asked for specific outputs (`drv^dev`; Nix 2.8 spells it `drv!dev`),
+/// plus intermediate nodes asked for `lib` only.
+#[test]
+fn oracle_specific_outputs() {
+    for seed in [21, 22] {
+        let mut fxw = Fx::build("oracle-outputs", 1500, seed, |s| s.graph.multi_output = 0.4);
+        let targets = fxw.fx.targets_with_outputs(seed);
+        assert!(targets.iter().any(|t| t.outputs.is_some()));
+        support::oracle_vs_crossplan_file(&mut fxw, &targets, Trust::GoodSigs, &[]);
+    }
+}
+
+/// A graph for a system this host cannot build (only instantiated): nothing
+/// is valid locally, everything comes from caches or gets built.
+#[test]
+fn oracle_foreign_system_graph() {
+    let mut fxw = Fx::build("oracle-riscv", 2000, 31, |s| {
+        s.graph.system = Some("riscv64-linux".into());
+        s.realise = false;
+        s.real_records = 0;
+        s.cached = 0.6;
+    });
+    assert!(fxw.fx.valid.is_empty());
+    let targets = fxw.fx.targets();
+    support::oracle_vs_crossplan_file(&mut fxw, &targets, Trust::GoodSigs, &[]);
+}
+
+/// `--require-sigs false`: every record counts, badly signed or not; Nix
+/// reads the full caches too.
+#[test]
+fn oracle_require_sigs_false() {
+    let mut fxw = Fx::build("oracle-nosigs", 1500, 41, |s| s.bad_sig = 0.3);
+    let targets = fxw.fx.targets();
+    support::oracle_vs_crossplan_file(&mut fxw, &targets, Trust::Everything, &[]);
+}
+
+/// Only the low cache's key is trusted: every high-priority record is
+/// refused, so the answer equals Nix's with the low cache alone.
+#[test]
+fn oracle_only_low_key_trusted() {
+    let mut fxw = Fx::build("oracle-lokey", 1500, 51, |_| {});
+    let targets = fxw.fx.targets();
+    support::oracle_vs_crossplan_file(&mut fxw, &targets, Trust::LoKeyOnly, &[]);
+}
+
+/// Store paths as roots (cached, valid, nowhere) and a `.drv` that does not
+/// exist: the unknown ones are reported as Nix reports them.
+#[test]
+fn oracle_store_paths_and_missing_drv() {
+    let mut fxw = Fx::build("oracle-paths", 1000, 61, |_| {});
+    let fx = &fxw.fx;
+    let mut paths: Vec<String> = Vec::new();
+    // Some cached outputs, some valid ones, some built-only ones.
+    paths.extend(fx.hi.records.keys().step_by(7).take(15).cloned());
+    paths.extend(fx.lo.records.keys().step_by(5).take(15).cloned());
+    paths.extend(fx.valid.iter().take(5).cloned());
+    paths.extend(fx.info.iter().rev().take(5).map(|i| i.outs["out"].clone()));
+    paths.push(format!("/nix/store/{}-nowhere", "1".repeat(32)));
+    paths.sort();
+    paths.dedup();
+    let mut targets: Vec<Target> = paths
+        .into_iter()
+        .map(|p| Target {
+            drv: p,
+            outputs: None,
+        })
+        .collect();
+    targets.push(Target {
+        drv: format!("/nix/store/{}-not-instantiated.drv", "2".repeat(32)),
+        outputs: None,
+    });
+    support::oracle_vs_crossplan_file(&mut fxw, &targets, Trust::GoodSigs, &[]);
+}
+
+/// The harness itself: Nix's dry run agrees with the fixture's model of
+/// priority and sizes (no crossplan involved). If this fails, the fixtures
+/// are wrong, not crossplan.
+#[test]
+fn oracle_harness_matches_nix() {
+    let fxw = Fx::build("oracle-harness", 800, 71, |_| {});
+    let fx = &fxw.fx;
+    let view = fx.view(Trust::GoodSigs).expect("view");
+    let nix = support::oracle(fx, &fx.targets(), &view, Trust::GoodSigs);
+    let diffs = support::check_model_against_nix(fx, Trust::GoodSigs, &nix);
+    assert!(diffs.is_empty(), "{diffs:?}");
+    assert!(
+        !nix.build.is_empty() && !nix.fetch.is_empty() && !nix.unknown.is_empty(),
+        "the fixture should exercise build, fetch and unknown: {} / {} / {}",
+        nix.build.len(),
+        nix.fetch.len(),
+        nix.unknown.len()
+    );
+    // The high cache wins where both hold a path: some fetched path must
+    // come from a record present in both caches.
+    let both = nix
+        .fetch
+        .iter()
+        .filter(|p| fx.hi.good(p).is_some() && fx.lo.good(p).is_some())
+        .count();
+    assert!(
+        both > 0,
+        "no fetched path is in both caches; priority is untested"
+    );
+}

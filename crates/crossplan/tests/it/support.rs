@@ -1,0 +1,500 @@
+//! Helpers shared by the oracle, fault and CLI-error tests.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crossplan_testkit::fixture::{Fixture, FixtureSpec, Target, Trust, fresh_salt};
+use crossplan_testkit::graph::GraphSpec;
+use crossplan_testkit::nix::{self, DryRun, DryRunOpts};
+use serde_json::Value;
+
+/// The binary under test.
+pub fn crossplan_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_crossplan")
+}
+
+/// Panics (does not skip) when Nix is missing: oracle tests must not pass
+/// vacuously. Run them where Nix is installed, or filter them out.
+pub fn require_nix() {
+    assert!(
+        nix::available(),
+        "this test needs Nix (nix-store, nix-instantiate) and a writable /nix/store; \
+         filter out tests named *oracle* where there is none"
+    );
+}
+
+/// One finished `crossplan` run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// The exact command, for reproducers.
+    pub command: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "crossplan did not print JSON ({e}); exit {}\ncommand: {}\nstdout: {}\nstderr: {}",
+                self.code,
+                self.command,
+                truncate(&self.stdout, 2000),
+                truncate(&self.stderr, 2000)
+            )
+        })
+    }
+
+    pub fn assert_no_panic(&self) {
+        assert!(
+            !self.stderr.contains("panicked at") && self.code != 101,
+            "crossplan panicked\ncommand: {}\nstderr: {}",
+            self.command,
+            truncate(&self.stderr, 4000)
+        );
+    }
+}
+
+pub fn truncate(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        s.to_owned()
+    } else {
+        let mut end = n;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}… ({} bytes)", &s[..end], s.len())
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:^,@".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Run `crossplan ARGS` with `XDG_CACHE_HOME=xdg`, killing it after `limit`.
+pub fn crossplan(args: &[String], xdg: &Path, limit: Duration) -> Run {
+    let command = format!(
+        "XDG_CACHE_HOME={} {} {}",
+        xdg.display(),
+        crossplan_bin(),
+        args.iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let start = Instant::now();
+    let mut child = Command::new(crossplan_bin())
+        .args(args)
+        .env("XDG_CACHE_HOME", xdg)
+        .env_remove("CROSSPLAN_LOG")
+        .env_remove("NIX_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn crossplan");
+    // Drain the pipes on threads so a big answer cannot block the child.
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("crossplan ran longer than {limit:?}\ncommand: {command}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+        elapsed: start.elapsed(),
+        command,
+    }
+}
+
+/// `crossplan status --json` with explicit caches and keys.
+pub fn status(
+    targets: &[String],
+    substituters: &str,
+    keys: &str,
+    require_sigs: bool,
+    extra: &[&str],
+    xdg: &Path,
+) -> Run {
+    let mut args: Vec<String> = vec![
+        "status".into(),
+        "--json".into(),
+        "--substituters".into(),
+        substituters.into(),
+        "--trusted-public-keys".into(),
+        keys.into(),
+        "--require-sigs".into(),
+        require_sigs.to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(targets.iter().cloned());
+    crossplan(&args, xdg, Duration::from_secs(300))
+}
+
+/// crossplan's JSON answer.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    pub build: BTreeSet<String>,
+    pub fetch: BTreeSet<String>,
+    pub unknown: BTreeSet<String>,
+    pub download_bytes: u64,
+    pub nar_bytes: u64,
+    pub substituter_of: BTreeMap<String, String>,
+    /// `(url, reason)`
+    pub errors: Vec<(String, String)>,
+    /// `(path, substituter, reason)`
+    pub rejected: Vec<(String, String, String)>,
+}
+
+fn str_list(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| {
+            panic!(
+                "`{key}` missing or not a list in {}",
+                truncate(&v.to_string(), 500)
+            )
+        })
+        .iter()
+        .map(|x| x.as_str().expect("string").to_owned())
+        .collect()
+}
+
+pub fn answer(v: &Value) -> Answer {
+    let sorted = |key: &str| {
+        let list = str_list(v, key);
+        let mut s = list.clone();
+        s.sort();
+        assert_eq!(list, s, "`{key}` is not sorted");
+        list.into_iter().collect::<BTreeSet<String>>()
+    };
+    let field = |obj: &Value, k: &str| -> String {
+        obj.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("`{k}` missing in {obj}"))
+            .to_owned()
+    };
+    Answer {
+        build: sorted("build"),
+        fetch: sorted("fetch"),
+        unknown: sorted("unknown"),
+        download_bytes: v["download_bytes"].as_u64().expect("download_bytes"),
+        nar_bytes: v["nar_bytes"].as_u64().expect("nar_bytes"),
+        substituter_of: v["substituter_of"]
+            .as_object()
+            .expect("substituter_of")
+            .iter()
+            .map(|(k, u)| (k.clone(), u.as_str().expect("url").to_owned()))
+            .collect(),
+        errors: v["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| (field(e, "url"), field(e, "reason")))
+            .collect(),
+        rejected: v["rejected"]
+            .as_array()
+            .expect("rejected")
+            .iter()
+            .map(|e| {
+                (
+                    field(e, "path"),
+                    field(e, "substituter"),
+                    field(e, "reason"),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// A fixture in a temp dir that is kept if the test fails (its path is in
+/// the failure message).
+pub struct Fx {
+    pub dir: Option<tempfile::TempDir>,
+    pub fx: Fixture,
+}
+
+impl Fx {
+    pub fn build(tag: &str, nodes: usize, seed: u64, tweak: impl FnOnce(&mut FixtureSpec)) -> Fx {
+        require_nix();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("crossplan-{tag}-"))
+            .tempdir()
+            .expect("tempdir");
+        let mut spec = FixtureSpec::new(GraphSpec::new(nodes, seed, fresh_salt(tag)));
+        tweak(&mut spec);
+        let fx = match Fixture::build(spec, dir.path()) {
+            Ok(fx) => fx,
+            Err(e) => {
+                let kept = dir.keep();
+                panic!(
+                    "building fixture {tag} seed {seed} in {} failed: {e}",
+                    kept.display()
+                )
+            }
+        };
+        eprintln!("[{tag} seed {seed}] {}", fx.summary());
+        Fx { dir: Some(dir), fx }
+    }
+
+    /// Keep the fixture directory (call before panicking with a reproducer).
+    pub fn keep(&mut self) -> PathBuf {
+        match self.dir.take() {
+            Some(d) => d.keep(),
+            None => self.fx.dir.clone(),
+        }
+    }
+}
+
+/// Run the oracle with `targets` against `dirs` (`[hi, lo]`).
+pub fn oracle(fx: &Fixture, targets: &[Target], dirs: &[PathBuf; 2], trust: Trust) -> DryRun {
+    let opts = DryRunOpts {
+        substituters: Fixture::file_substituters(dirs),
+        trusted_public_keys: fx.trusted_keys(trust),
+        require_sigs: trust != Trust::Everything,
+    };
+    let t: Vec<String> = targets.iter().map(Target::nix).collect();
+    nix::dry_run(&t, &opts).expect("nix-store --realise --dry-run")
+}
+
+fn diff_lines(what: &str, nix: &BTreeSet<String>, cp: &BTreeSet<String>, out: &mut Vec<String>) {
+    let only_nix: Vec<&String> = nix.difference(cp).collect();
+    let only_cp: Vec<&String> = cp.difference(nix).collect();
+    if !only_nix.is_empty() || !only_cp.is_empty() {
+        out.push(format!(
+            "{what}: nix {} vs crossplan {}; only Nix ({}): {:?}; only crossplan ({}): {:?}",
+            nix.len(),
+            cp.len(),
+            only_nix.len(),
+            only_nix.iter().take(8).collect::<Vec<_>>(),
+            only_cp.len(),
+            only_cp.iter().take(8).collect::<Vec<_>>()
+        ));
+    }
+}
+
+fn norm_url(u: &str) -> &str {
+    u.trim_end_matches('/')
+}
+
+/// Compare crossplan's answer with the oracle's and with the fixture's model
+/// (priority winner, sizes, rejections). `urls` are crossplan's `[hi, lo]`
+/// substituter URLs. Returns the list of differences.
+pub fn compare(
+    fx: &Fixture,
+    trust: Trust,
+    nix: &DryRun,
+    cp: &Answer,
+    urls: &[String; 2],
+) -> Vec<String> {
+    let mut d = Vec::new();
+    diff_lines("build", &nix.build, &cp.build, &mut d);
+    diff_lines("fetch", &nix.fetch, &cp.fetch, &mut d);
+    diff_lines("unknown", &nix.unknown, &cp.unknown, &mut d);
+    if !nix::mib_matches(cp.download_bytes, &nix.download_mib) {
+        d.push(format!(
+            "download: nix {} MiB, crossplan {} bytes = {} MiB",
+            nix.download_mib,
+            cp.download_bytes,
+            nix::mib(cp.download_bytes)
+        ));
+    }
+    if !nix::mib_matches(cp.nar_bytes, &nix.unpacked_mib) {
+        d.push(format!(
+            "unpacked: nix {} MiB, crossplan {} bytes = {} MiB",
+            nix.unpacked_mib,
+            cp.nar_bytes,
+            nix::mib(cp.nar_bytes)
+        ));
+    }
+    // The model: exact bytes of the priority winners of what crossplan fetches.
+    let (dl, nar) = fx.expected_sizes(trust, &cp.fetch);
+    if (dl, nar) != (cp.download_bytes, cp.nar_bytes) {
+        d.push(format!(
+            "sizes: the priority winners of crossplan's fetch set add up to {dl}/{nar} bytes, crossplan says {}/{}",
+            cp.download_bytes, cp.nar_bytes
+        ));
+    }
+    let mut wrong_sub = Vec::new();
+    for p in &cp.fetch {
+        let expected = fx
+            .winner(trust, p)
+            .map(|(is_hi, _)| if is_hi { &urls[0] } else { &urls[1] });
+        let got = cp.substituter_of.get(p);
+        if expected.map(|u| norm_url(u)) != got.map(|u| norm_url(u)) {
+            wrong_sub.push(format!("{p}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    if !wrong_sub.is_empty() {
+        d.push(format!(
+            "substituter_of wrong for {} paths: {:?}",
+            wrong_sub.len(),
+            wrong_sub.iter().take(5).collect::<Vec<_>>()
+        ));
+    }
+    if cp.substituter_of.len() != cp.fetch.len() {
+        d.push(format!(
+            "substituter_of has {} entries for {} fetched paths",
+            cp.substituter_of.len(),
+            cp.fetch.len()
+        ));
+    }
+    // No false rejections; every refused record is one the fixture broke (or
+    // one from an untrusted cache).
+    for (path, sub, reason) in &cp.rejected {
+        let (cache, is_hi) = if norm_url(sub) == norm_url(&urls[0]) {
+            (&fx.hi, true)
+        } else if norm_url(sub) == norm_url(&urls[1]) {
+            (&fx.lo, false)
+        } else {
+            d.push(format!("rejected names an unknown substituter {sub}"));
+            continue;
+        };
+        let rec = cache.records.get(path);
+        let should_reject = match (trust, rec) {
+            (_, None) => false,
+            (Trust::Everything, _) => false,
+            (Trust::GoodSigs, Some(r)) => !r.sig.is_good(),
+            (Trust::LoKeyOnly, Some(r)) => is_hi || !r.sig.is_good(),
+        };
+        if !should_reject {
+            d.push(format!(
+                "wrongly rejected {path} from {sub}: {reason} (record {:?})",
+                rec.map(|r| r.sig)
+            ));
+        }
+    }
+    // A fetched path whose high-priority record is bad must show that rejection.
+    if trust == Trust::GoodSigs {
+        let rejected: BTreeSet<(&str, &str)> = cp
+            .rejected
+            .iter()
+            .map(|(p, s, _)| (p.as_str(), norm_url(s)))
+            .collect();
+        let missing: Vec<&String> = cp
+            .fetch
+            .iter()
+            .filter(|p| fx.hi.records.get(*p).is_some_and(|r| !r.sig.is_good()))
+            .filter(|p| !rejected.contains(&(p.as_str(), norm_url(&urls[0]))))
+            .collect();
+        if !missing.is_empty() {
+            d.push(format!(
+                "{} fetched paths have a badly signed high-priority record that `rejected` does not list: {:?}",
+                missing.len(),
+                missing.iter().take(5).collect::<Vec<_>>()
+            ));
+        }
+    }
+    d
+}
+
+/// Harness self-check: Nix's printed sizes must equal the model's winners.
+pub fn check_model_against_nix(fx: &Fixture, trust: Trust, nix: &DryRun) -> Vec<String> {
+    let (dl, nar) = fx.expected_sizes(trust, &nix.fetch);
+    let mut d = Vec::new();
+    if !nix::mib_matches(dl, &nix.download_mib) || !nix::mib_matches(nar, &nix.unpacked_mib) {
+        d.push(format!(
+            "HARNESS: Nix printed {}/{} MiB, the fixture's priority winners of Nix's fetch set give {}/{} MiB",
+            nix.download_mib,
+            nix.unpacked_mib,
+            nix::mib(dl),
+            nix::mib(nar)
+        ));
+    }
+    d
+}
+
+/// Panic with everything needed to reproduce, keeping the fixture.
+pub fn fail(fxw: &mut Fx, what: &str, diffs: &[String], run: &Run) -> ! {
+    let kept = fxw.keep();
+    panic!(
+        "{what}: {} differences (fixture kept in {}):\n  {}\ncrossplan exit {} in {:?}\nreproduce: {}\nstderr: {}",
+        diffs.len(),
+        kept.display(),
+        diffs.join("\n  "),
+        run.code,
+        run.elapsed,
+        truncate(&run.command, 3000),
+        truncate(&run.stderr, 2000)
+    );
+}
+
+/// Oracle vs crossplan on file:// caches, for one trust setting.
+pub fn oracle_vs_crossplan_file(fxw: &mut Fx, targets: &[Target], trust: Trust, extra: &[&str]) {
+    let fx = &fxw.fx;
+    let view = fx.view(trust).expect("view");
+    let nix = oracle(fx, targets, &view, trust);
+    let full = [fx.hi.dir.clone(), fx.lo.dir.clone()];
+    let urls = [
+        format!("file://{}", full[0].display()),
+        format!("file://{}", full[1].display()),
+    ];
+    let xdg = tempfile::tempdir().expect("xdg");
+    let t: Vec<String> = targets.iter().map(Target::crossplan).collect();
+    let run = status(
+        &t,
+        &Fixture::file_substituters(&full),
+        &fx.trusted_keys(trust),
+        trust != Trust::Everything,
+        extra,
+        xdg.path(),
+    );
+    run.assert_no_panic();
+    let mut diffs = check_model_against_nix(fx, trust, &nix);
+    if run.code != 0 {
+        diffs.push(format!("exit code {} (expected 0)", run.code));
+    }
+    if run.code == 0 || run.code == 3 {
+        let cp = answer(&run.json());
+        if !cp.errors.is_empty() {
+            diffs.push(format!(
+                "errors: {:?}",
+                cp.errors.iter().take(5).collect::<Vec<_>>()
+            ));
+        }
+        diffs.extend(compare(fx, trust, &nix, &cp, &urls));
+        eprintln!(
+            "  nix: build {} fetch {} unknown {} ({} / {} MiB); crossplan {:?}",
+            nix.build.len(),
+            nix.fetch.len(),
+            nix.unknown.len(),
+            nix.download_mib,
+            nix.unpacked_mib,
+            run.elapsed
+        );
+    }
+    if !diffs.is_empty() {
+        fail(fxw, &format!("oracle ({trust:?}, file://)"), &diffs, &run);
+    }
+}
