@@ -454,10 +454,11 @@ impl Substituters {
         if rows.is_empty() {
             return Ok(());
         }
+        let path = disk.path().to_owned();
         tokio::task::spawn_blocking(move || disk.put_many(&rows))
             .await
             .map_err(|error| CacheError::DiskCache {
-                path: PathBuf::new(),
+                path,
                 reason: error.to_string(),
             })?
     }

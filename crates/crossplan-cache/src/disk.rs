@@ -363,7 +363,6 @@ impl DiskCache {
     }
 
     /// The SQLite file.
-    #[allow(dead_code)]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -282,4 +282,44 @@ mod tests {
         assert_eq!(redact_text("not a url ://u:p@h"), "not a url ://***@h");
         assert_eq!(redact_text("file:///"), "file:///");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(text in "\\PC*") {
+            let _ = parse_substituters(&text);
+            let _ = redact_text(&text);
+        }
+
+        #[test]
+        fn parses_generated_lists(
+            hosts in proptest::collection::vec("[a-z]{1,8}(\\.[a-z]{2,4})?", 1..6),
+            priorities in proptest::collection::vec(proptest::option::of(-100_i64..100), 6),
+            user in "[a-z]{1,6}",
+            password in "[a-zA-Z0-9]{8,12}",
+        ) {
+            let list: Vec<String> = hosts
+                .iter()
+                .zip(&priorities)
+                .map(|(host, priority)| match priority {
+                    Some(p) => format!("https://{user}:{password}@{host}/c?priority={p}"),
+                    None => format!("http://{host}:8080/"),
+                })
+                .collect();
+            let specs = parse_substituters(&list.join(" \t\n ")).unwrap();
+            let mut expected_hosts: Vec<(&String, &Option<i64>)> = Vec::new();
+            for (host, priority) in hosts.iter().zip(&priorities) {
+                if !expected_hosts.iter().any(|(h, p)| *h == host && p.is_some() == priority.is_some()) {
+                    expected_hosts.push((host, priority));
+                }
+            }
+            proptest::prop_assert_eq!(specs.len(), expected_hosts.len());
+            for (spec, (host, priority)) in specs.iter().zip(expected_hosts) {
+                proptest::prop_assert_eq!(spec.priority, *priority);
+                proptest::prop_assert!(spec.url().contains(host.as_str()));
+                proptest::prop_assert!(!spec.url().contains(&password));
+                let debug = format!("{spec:?}");
+                proptest::prop_assert!(!debug.contains(&password));
+            }
+        }
+    }
 }

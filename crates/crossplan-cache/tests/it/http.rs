@@ -286,3 +286,22 @@ async fn retry_after_is_honoured() {
     assert!(lookup.errors[0].reason.contains("HTTP 429"));
     assert!(lookup.errors[0].reason.contains("after 2 attempts"));
 }
+
+#[tokio::test]
+async fn oversized_narinfo_is_an_error_without_retries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = format!(
+        "StorePath: x\n{}",
+        "X-Pad: 0123456789abcdef\n".repeat(100_000)
+    );
+    write_cache(tmp.path(), Some(CACHE_INFO), &[(path(0), huge)]);
+    let server = serve(tmp.path());
+    let caches = open(&server.url(), config(&[])).await;
+    let lookup = caches.lookup(&path(0)).await;
+    assert_eq!(server.requests(), 2);
+    let reason = &lookup.errors[0].reason;
+    assert!(
+        reason.contains("larger than") && reason.contains(&server.url()),
+        "{reason}"
+    );
+}
