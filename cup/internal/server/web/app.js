@@ -90,9 +90,15 @@ async function send(change) {
 }
 
 let timer = null;
-function sendSoon(change) { // coalesce slider and colour-picker drags
+let pending = {};
+function sendSoon(change) { // coalesce slider and colour-picker drags into one request
+  pending = { ...pending, ...change };
   clearTimeout(timer);
-  timer = setTimeout(() => send(change), 60);
+  timer = setTimeout(() => {
+    const c = pending;
+    pending = {};
+    send(c);
+  }, 60);
 }
 
 function wire() {
