@@ -85,9 +85,14 @@ impl NixSettings {
         }
     }
 
-    /// Set `name` (an `extra-` prefix appends to the list instead).
+    /// Set `name` (an `extra-` prefix appends to the list instead, unless
+    /// the name is itself a setting, like `extra-platforms`: then
+    /// `extra-extra-platforms` appends to it, as in Nix's `Config::set`).
     pub fn set(&mut self, name: &str, value: &str) {
-        if let Some(base) = name.strip_prefix("extra-") {
+        if let Some(base) = name
+            .strip_prefix("extra-")
+            .filter(|_| !SETTINGS_NAMED_EXTRA.contains(&name))
+        {
             let entry = self.values.entry(base.to_string()).or_default();
             if !value.is_empty() {
                 if !entry.is_empty() {
@@ -183,6 +188,9 @@ impl NixSettings {
         }
     }
 }
+
+/// Settings whose own name starts with `extra-`.
+pub const SETTINGS_NAMED_EXTRA: &[&str] = &["extra-platforms"];
 
 fn json_to_conf(v: &serde_json::Value) -> String {
     match v {

@@ -3,7 +3,10 @@
 //! Tests whose names contain `oracle` need a real Nix (store, `nix-store`,
 //! `nix-instantiate`); the flake's sandboxed check leaves them out.
 
+mod calibrate;
 mod cli_errors;
+mod doctor;
 mod faults;
 mod oracle;
+mod plan;
 mod support;
