@@ -2,7 +2,6 @@
 //! store have `oracle` in their names (the flake's sandbox has no Nix).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crossplan_testkit::cache::{Cache, Key, NarInfo, SigState, hash_part, phantom_path};
@@ -130,43 +129,10 @@ fn missing_drv_is_unknown_like_nix_oracle() {
     assert!(a.build.is_empty() && a.fetch.is_empty());
 }
 
-/// A garbage file registered in the store under a `.drv` name: error naming
-/// the file (Nix also fails: "error parsing derivation").
-#[test]
-fn garbage_drv_in_store_is_error_oracle() {
-    support::require_nix();
-    let dir = tempfile::tempdir().expect("tmp");
-    let file = dir.path().join(format!("garbage-{}.drv", fresh_salt("g")));
-    std::fs::write(&file, "this is not a derivation\n").expect("write");
-    let out = Command::new("nix-store")
-        .arg("--add")
-        .arg(&file)
-        .output()
-        .expect("nix-store --add");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let drv = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let r = run(&[
-        "status",
-        "--json",
-        "--substituters",
-        "",
-        "--trusted-public-keys",
-        "",
-        &drv,
-    ]);
-    assert_exit(&r, &[1]);
-    let line = error_line(&r);
-    assert!(
-        line.contains(hash_part(&drv)),
-        "message should name {drv}: {line}"
-    );
-}
-
-/// A garbage `.drv` outside the store: usage/input error naming the file.
+/// A garbage `.drv` outside the store: input error naming the file. (A
+/// garbage `.drv` cannot be registered in the store at all: Nix 2.8's
+/// `nix-store --add` parses `.drv` files and refuses with "error parsing
+/// derivation", so that case cannot arise from a valid store.)
 #[test]
 fn garbage_drv_outside_store_is_error_oracle() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -242,7 +208,7 @@ fn malformed_narinfo_is_rejected_or_error_oracle() {
                 let a = support::answer(&r.json());
                 assert!(!a.fetch.contains(&path), "case {i}: fetches a malformed record");
                 let named = a.rejected.iter().any(|(p, _, _)| p.contains(hash))
-                    || a.errors.iter().any(|(u, _)| u.contains(hash));
+                    || a.errors.iter().any(|(u, why)| u.contains(hash) || why.contains(hash));
                 assert!(named, "case {i}: neither rejected nor errors names {hash}: {}", r.stdout);
                 assert!(a.unknown.contains(&path), "case {i}: the path should be unknown");
             }
