@@ -185,6 +185,7 @@ pub async fn query_missing<L: Lookups>(
         .collect();
     root_paths.sort();
     root_paths.dedup();
+    let t0 = std::time::Instant::now();
     let valid_roots = store.valid_paths(&root_paths)?;
     let root_drvs: Vec<StorePath> = roots
         .iter()
@@ -194,6 +195,11 @@ pub async fn query_missing<L: Lookups>(
         })
         .collect();
     let graph = store.load_closure(&root_drvs)?;
+    tracing::info!(
+        drvs = graph.drvs.len(),
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        "read the derivation closure"
+    );
     progress
         .drvs_read
         .store(graph.drvs.len() as u64, Ordering::Relaxed);
@@ -208,7 +214,14 @@ pub async fn query_missing<L: Lookups>(
     }
     candidates.sort();
     candidates.dedup();
+    let t1 = std::time::Instant::now();
     let valid_set = store.valid_paths(&candidates)?;
+    tracing::info!(
+        paths = candidates.len(),
+        valid = valid_set.len(),
+        elapsed_ms = t1.elapsed().as_millis() as u64,
+        "checked validity"
+    );
     let mut valid: HashMap<StorePath, bool> =
         HashMap::with_capacity(candidates.len() + root_paths.len());
     for p in &candidates {
@@ -243,7 +256,13 @@ pub async fn query_missing<L: Lookups>(
         let spec: Vec<StorePath> = walk.speculative.iter().cloned().collect();
         lookups.preload(&spec).await;
     }
+    let t2 = std::time::Instant::now();
     walk.run(lookups).await?;
+    tracing::info!(
+        lookups = walk.requested.len(),
+        elapsed_ms = t2.elapsed().as_millis() as u64,
+        "walked"
+    );
     Ok(walk.answer())
 }
 

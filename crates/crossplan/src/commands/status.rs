@@ -336,7 +336,10 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
         serde_json::to_writer_pretty(&mut out, &doc).context("writing JSON to stdout")?;
         writeln!(out).context("writing to stdout")?;
     } else {
-        let text = summary(&missing, &caches, args.top, started.elapsed(), &progress);
+        let mut text = summary(&missing, &caches, args.top, started.elapsed(), &progress);
+        if !engine.settings.substitute {
+            text.push_str("\nnote: Nix's setting 'substitute' is false, so nothing is fetched\n");
+        }
         out.write_all(text.as_bytes())
             .context("writing to stdout")?;
     }
