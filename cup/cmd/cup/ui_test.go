@@ -213,7 +213,7 @@ func TestUIInBrowser(t *testing.T) {
 			"binary": chromeBin,
 			"args": []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 				"--disable-background-networking", "--disable-component-update", "--disable-sync",
-				"--disable-dev-shm-usage", "--window-size=520,860", "--user-data-dir=" + profile},
+				"--disable-dev-shm-usage", "--window-size=520,980", "--user-data-dir=" + profile},
 		},
 	}}})
 	var sess struct {
