@@ -419,7 +419,7 @@ async fn handle(stream: &mut TcpStream, state: &State, request: &Request, n: u64
             return false;
         }
         Fault::Truncate => {
-            if let Some((body, content_type)) = read_file(&state.dir, &path).await {
+            if let Some((body, content_type)) = read_file(&state.dir, &path) {
                 let head = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
                     body.len()
@@ -433,7 +433,7 @@ async fn handle(stream: &mut TcpStream, state: &State, request: &Request, n: u64
             }
         }
     }
-    match read_file(&state.dir, &path).await {
+    match read_file(&state.dir, &path) {
         Some((body, content_type)) => {
             respond(stream, 200, content_type, &body, head_only, true).await
         }
@@ -443,7 +443,7 @@ async fn handle(stream: &mut TcpStream, state: &State, request: &Request, n: u64
 
 /// The file under `dir` for a request path, with its content type; `None` if absent or
 /// outside `dir`.
-async fn read_file(dir: &Path, path: &str) -> Option<(Vec<u8>, &'static str)> {
+fn read_file(dir: &Path, path: &str) -> Option<(Vec<u8>, &'static str)> {
     let relative = percent_decode(path.trim_start_matches('/'));
     let relative = Path::new(&relative);
     if relative
@@ -453,7 +453,9 @@ async fn read_file(dir: &Path, path: &str) -> Option<(Vec<u8>, &'static str)> {
         return None;
     }
     let full = dir.join(relative);
-    let body = tokio::fs::read(&full).await.ok()?;
+    // A plain read: cache files are small and in the page cache, and tokio::fs would hand
+    // every read to a blocking thread, which costs more than the read itself.
+    let body = std::fs::read(&full).ok()?;
     let name = relative.file_name()?.to_str()?;
     let content_type = if name == "nix-cache-info" {
         "text/x-nix-cache-info"
