@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -62,6 +63,10 @@ func openError(path string, err error) error {
 		hint = "check the COM port number in Device Manager and that no other program has it open"
 	case strings.HasPrefix(path, "/dev/tty."):
 		hint = "on macOS use the /dev/cu.* device, not /dev/tty.*"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		err = pe.Err // the path is already in the message
 	}
 	return fmt.Errorf("serial: cannot open %s: %w\nhint: %s", path, err, hint)
 }
