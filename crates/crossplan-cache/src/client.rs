@@ -25,8 +25,11 @@ use crate::spec::{Location, SubstituterSpec};
 pub const MAX_BODY_SIZE: usize = nix_narinfo::MAX_NARINFO_SIZE;
 
 /// Default for [`ClientConfig::jobs`]: enough requests in flight to hide a 20 ms round trip
-/// for ~18,000 lookups in about a second (NixOS/nix#5118 saw gains up to ~300 threads).
-pub const DEFAULT_JOBS: usize = 256;
+/// for ~18,000 lookups in under a second (18,000 ÷ 512 × 20 ms ≈ 0.7 s; NixOS/nix#5118 saw
+/// gains up to ~300 threads). Over HTTP/2 (cache.nixos.org) these are streams on a few
+/// connections, not sockets; over HTTP/1.1 they are sockets, well below the usual 1024
+/// file-descriptor limit.
+pub const DEFAULT_JOBS: usize = 512;
 /// Default for [`ClientConfig::timeout`]: a narinfo is tiny, so 20 s means the cache is stuck.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default for [`ClientConfig::max_attempts`]: Nix's `download-attempts` is 5; one more

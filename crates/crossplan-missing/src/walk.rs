@@ -90,7 +90,7 @@ impl Default for Options {
         Self {
             use_substitutes: true,
             always_allow_substitutes: false,
-            jobs: 256,
+            jobs: 512,
             speculate: true,
         }
     }

@@ -183,7 +183,23 @@ struct CacheLookups<'a>(&'a Substituters);
 
 impl Lookups for CacheLookups<'_> {
     async fn lookup(&self, path: StorePath) -> PathLookup {
-        let found = self.0.lookup(&path).await;
+        // A task per lookup, so parsing and signature checks (~50 µs each)
+        // spread over every worker thread instead of the walk's own.
+        let substituters = self.0.clone();
+        let mut task = AbortOnDrop(tokio::spawn(
+            async move { substituters.lookup(&path).await },
+        ));
+        let found = match (&mut task.0).await {
+            Ok(found) => found,
+            Err(err) => crossplan_cache::Lookup {
+                hit: None,
+                rejected: Vec::new(),
+                errors: vec![crossplan_cache::LookupError {
+                    url: "(lookup task)".into(),
+                    reason: format!("the lookup task failed: {err}"),
+                }],
+            },
+        };
         PathLookup {
             hit: found.hit.map(|h| PathHit {
                 substituter: h.cache_url,
@@ -213,6 +229,16 @@ impl Lookups for CacheLookups<'_> {
 
     async fn preload(&self, paths: &[StorePath]) {
         self.0.preload(paths).await;
+    }
+}
+
+/// Aborts a spawned lookup when the walk drops it (speculative lookups still in
+/// flight when the answer is complete).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
