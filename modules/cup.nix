@@ -29,9 +29,8 @@ let
 
   port = lib.toInt (lib.last (lib.splitString ":" cfg.address));
 
-  # The token is read from the systemd credential at start, so it is never in
-  # the unit file or the Nix store. cup takes it as --token (see docs/flake.md:
-  # a --token-file / environment variable in cup would keep it out of argv).
+  # The token is handed over as a systemd credential and read by cup itself
+  # (--token-file), so it is never in the unit file, the Nix store or argv.
   serve = pkgs.writeShellScript "cup-serve" ''
     set -eu
     args=(serve --addr ${lib.escapeShellArg cfg.address})
@@ -42,7 +41,7 @@ let
         lib.optionalString (cfg.device != null) "args+=(--device ${lib.escapeShellArg cfg.device})"
     }
     if [ -n "''${CREDENTIALS_DIRECTORY:-}" ] && [ -r "$CREDENTIALS_DIRECTORY/token" ]; then
-      args+=(--token "$(< "$CREDENTIALS_DIRECTORY/token")")
+      args+=(--token-file "$CREDENTIALS_DIRECTORY/token")
     fi
     exec ${lib.getExe cfg.package} "''${args[@]}" ${lib.escapeShellArgs cfg.extraArgs}
   '';

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -122,10 +123,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	dev := fs.String("device", "", "serial device of the coaster (e.g. /dev/ttyACM0, COM3); default: simulator")
 	useSim := fs.Bool("sim", false, "use the built-in simulator (the default without --device)")
 	token := fs.String("token", os.Getenv("CUP_TOKEN"), "API token (default $CUP_TOKEN); required on non-loopback addresses")
+	tokenFile := fs.String("token-file", "", "read the API token from this file (keeps it out of the process list)")
 	baud := fs.Int("baud", serial.DefaultBaud, "serial line speed")
 	poll := fs.Duration("poll", 100*time.Millisecond, "how often the LED ring is read for the UI")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *tokenFile != "" {
+		t, err := readTokenFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "cup serve: --token-file: %v\n", err)
+			return exitUsage
+		}
+		*token = t
 	}
 	client, err := openDevice(*dev, *useSim, *baud)
 	if err != nil {
@@ -263,4 +273,19 @@ func cmdSelftest(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// readTokenFile reads an API token from a file (a systemd credential, a
+// secret manager's file), trimming surrounding white space. An empty file is
+// an error: it would silently turn the token check off.
+func readTokenFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	t := strings.TrimSpace(string(data))
+	if t == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return t, nil
 }

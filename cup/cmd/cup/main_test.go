@@ -38,6 +38,7 @@ func TestCommandLine(t *testing.T) {
 		{"send to sim", []string{"send", "--sim", "--pattern", "rainbow", "--color", "#00ff00"}, exitOK, "rainbow #00ff00", ""},
 		{"send to missing device", []string{"send", "--device", "/dev/cup-missing", "--pattern", "solid"}, exitFailure, "", "/dev/cup-missing"},
 		{"serve refuses public addr without token", []string{"serve", "--addr", "0.0.0.0:0"}, exitUsage, "", "--token"},
+		{"serve token file missing", []string{"serve", "--token-file", "/nonexistent/cup-token"}, exitUsage, "", "/nonexistent/cup-token"},
 		{"serve bad flag", []string{"serve", "--colour", "red"}, exitUsage, "", "flag provided but not defined"},
 		{"stray argument", []string{"selftest", "extra"}, exitUsage, "", "unexpected argument"},
 	}
