@@ -25,9 +25,11 @@ pub struct FixtureSpec {
     /// Build some nodes so their outputs are valid locally (needs a graph of
     /// `builtins.currentSystem`).
     pub realise: bool,
-    /// Fraction of all nodes, taken from the lowest third of the layers, to
-    /// realise (their closures come along).
+    /// Fraction of all nodes, taken from the lowest `valid_layers` of the
+    /// layers, to realise (their closures come along).
     pub valid_seeds: f64,
+    /// Fraction of the layers (from the bottom) the valid seeds come from.
+    pub valid_layers: f64,
     /// How many low nodes to build, sign, `nix copy` to the high cache and
     /// delete again.
     pub real_records: usize,
@@ -53,6 +55,7 @@ impl FixtureSpec {
             graph,
             realise: true,
             valid_seeds: 0.02,
+            valid_layers: 1.0 / 3.0,
             real_records: 4,
             cached: 0.45,
             partial: 0.3,
@@ -142,7 +145,7 @@ impl Fixture {
         let mut real = BTreeSet::new();
         if spec.realise {
             let n = graph.nodes.len();
-            let low_layers = (graph.spec.layers / 3).max(1);
+            let low_layers = ((graph.spec.layers as f64 * spec.valid_layers) as usize).max(1);
             let low: Vec<usize> = (0..n)
                 .filter(|&i| graph.nodes[i].layer < low_layers)
                 .collect();

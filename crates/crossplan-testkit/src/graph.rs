@@ -90,10 +90,9 @@ impl Graph {
         let layers = spec.layers.clamp(1, n);
         let layer_of = |i: usize| i * layers / n;
         // First node index of each layer.
-        let mut layer_start = vec![0usize; layers + 1];
-        for l in 0..=layers {
-            layer_start[l] = (0..n).find(|&i| layer_of(i) >= l).unwrap_or(n);
-        }
+        let layer_start: Vec<usize> = (0..=layers)
+            .map(|l| (0..n).find(|&i| layer_of(i) >= l).unwrap_or(n))
+            .collect();
         let mut consumed = vec![false; n];
         // Nodes not yet consumed, to keep the number of sinks realistic.
         let mut unconsumed: Vec<usize> = Vec::new();

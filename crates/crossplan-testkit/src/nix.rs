@@ -257,7 +257,7 @@ pub fn mib_matches(bytes: u64, printed: &str) -> bool {
     if mib(bytes) == printed {
         return true;
     }
-    let tie = (bytes as u128 * 200) % (1024 * 1024) == 0
+    let tie = (bytes as u128 * 200).is_multiple_of(1024 * 1024)
         && (bytes as u128 * 200 / (1024 * 1024)) % 2 == 1;
     tie && printed
         .parse::<f64>()

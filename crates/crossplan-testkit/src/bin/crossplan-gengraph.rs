@@ -1,7 +1,7 @@
 //! Generate an oracle fixture (graph, local validity, two signed caches) and
 //! print a JSON description of it: what `bench/status.sh` serves and times.
 //!
-//! `crossplan-gengraph --dir D [--nodes N] [--seed S] [--cached F] [--valid F] [--bad-sig F]`
+//! `crossplan-gengraph --dir D [--nodes N] [--seed S] [--cached F] [--valid F] [--valid-layers F] [--bad-sig F]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,7 @@ fn run() -> Result<(), String> {
     let mut cached = 0.3;
     let mut valid = 0.02;
     let mut bad_sig = 0.0;
+    let mut valid_layers = 0.1;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
@@ -35,10 +36,13 @@ fn run() -> Result<(), String> {
             "--seed" => seed = val()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--cached" => cached = val()?.parse().map_err(|e| format!("--cached: {e}"))?,
             "--valid" => valid = val()?.parse().map_err(|e| format!("--valid: {e}"))?,
+            "--valid-layers" => {
+                valid_layers = val()?.parse().map_err(|e| format!("--valid-layers: {e}"))?
+            }
             "--bad-sig" => bad_sig = val()?.parse().map_err(|e| format!("--bad-sig: {e}"))?,
             "-h" | "--help" => {
                 println!(
-                    "crossplan-gengraph --dir D [--nodes N] [--seed S] [--cached F] [--valid F] [--bad-sig F]"
+                    "crossplan-gengraph --dir D [--nodes N] [--seed S] [--cached F] [--valid F] [--valid-layers F] [--bad-sig F]"
                 );
                 return Ok(());
             }
@@ -50,6 +54,7 @@ fn run() -> Result<(), String> {
     spec.cached = cached;
     spec.valid_seeds = valid;
     spec.bad_sig = bad_sig;
+    spec.valid_layers = valid_layers;
     let fixture = Fixture::build(spec, &dir).map_err(|e| e.to_string())?;
     let desc = fixture.describe();
     let text = serde_json::to_string_pretty(&desc).map_err(|e| e.to_string())?;

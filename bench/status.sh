@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Benchmark `crossplan status` against Nix's own dry run on a generated graph.
+#
+#   bench/status.sh            # ~18,000 derivations, 20 ms and 0 ms latency
+#   NODES=3000 RUNS=3 bench/status.sh
+#
+# It builds the release binaries, generates a layered derivation graph with
+# crossplan-gengraph (~30% of nodes cached across two caches of different
+# priority, a few percent valid locally, some allowSubstitutes = false),
+# serves both caches with crossplan-cachesrv on 127.0.0.1 (--latency-ms 20,
+# then 0), and times, cold (fresh XDG_CACHE_HOME every run):
+#   nix-store --realise --dry-run ROOTS      (Nix 2.8, http-connections = 25)
+#   crossplan status --json ROOTS            (cold narinfo cache)
+#   crossplan status --json ROOTS            (warm: narinfo cache filled)
+# plus crossplan's peak RSS (/usr/bin/time -v), and checks that both answers
+# agree. Needs: nix, python3, GNU time (`time`), hyperfine (optional: a
+# date-based loop otherwise).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+NODES=${NODES:-18000}
+SEED=${SEED:-1}
+RUNS=${RUNS:-5}            # crossplan runs per case
+NIX_RUNS=${NIX_RUNS:-3}    # Nix runs per case (slow)
+LATENCIES=${LATENCIES:-"20 0"}
+CACHED=${CACHED:-0.28}
+VALID=${VALID:-0.001}
+VALID_LAYERS=${VALID_LAYERS:-0.1}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+WORK=${WORK:-$(mktemp -d /tmp/crossplan-bench.XXXXXX)}
+mkdir -p "$WORK"
+
+echo "== building release binaries (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
+(cd "$repo" && cargo build --release -q -p crossplan -p crossplan-testkit --bins)
+bin=$CARGO_TARGET_DIR/release
+CROSSPLAN=$bin/crossplan
+
+if [ ! -f "$WORK/fx/fixture.json" ]; then
+  echo "== generating a $NODES-node graph in $WORK/fx" >&2
+  t0=$(date +%s.%N)
+  "$bin/crossplan-gengraph" --dir "$WORK/fx" --nodes "$NODES" --seed "$SEED" \
+    --cached "$CACHED" --valid "$VALID" --valid-layers "$VALID_LAYERS" --bad-sig 0 > /dev/null
+  t1=$(date +%s.%N)
+  echo "   generated in $(python3 -c "print(f'{$t1-$t0:.1f}')") s" >&2
+fi
+FX=$WORK/fx/fixture.json
+python3 - "$FX" "$WORK" <<'PY'
+import json, sys
+fx = json.load(open(sys.argv[1]))
+open(sys.argv[2] + "/roots.txt", "w").write("\n".join(fx["roots"]) + "\n")
+open(sys.argv[2] + "/keys.txt", "w").write(fx["trusted_public_keys"])
+open(sys.argv[2] + "/dirs.txt", "w").write(fx["hi_dir"] + "\n" + fx["lo_dir"] + "\n")
+print("   " + fx["summary"], file=sys.stderr)
+PY
+KEYS=$(cat "$WORK/keys.txt")
+HI_DIR=$(sed -n 1p "$WORK/dirs.txt")
+LO_DIR=$(sed -n 2p "$WORK/dirs.txt")
+nroots=$(wc -l < "$WORK/roots.txt")
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start_server() { # dir latency -> prints URL
+  local log
+  log=$(mktemp "$WORK/srv.XXXXXX")
+  "$bin/crossplan-cachesrv" --dir "$1" --latency-ms "$2" > "$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    if grep -q '^listening on ' "$log"; then
+      sed -n 's/^listening on //p' "$log" | head -1
+      return
+    fi
+    sleep 0.05
+  done
+  echo "crossplan-cachesrv did not start: $(cat "$log")" >&2
+  exit 1
+}
+
+HAVE_HYPERFINE=0
+command -v hyperfine > /dev/null && HAVE_HYPERFINE=1
+
+# time_cmd NAME RUNS PREPARE COMMAND -> median seconds on stdout
+time_cmd() {
+  local name=$1 runs=$2 prepare=$3 cmd=$4
+  if [ "$HAVE_HYPERFINE" = 1 ]; then
+    hyperfine --style none --runs "$runs" --prepare "$prepare" --export-json "$WORK/$name.json" \
+      "$cmd" > /dev/null 2> "$WORK/$name.hf.err" || { cat "$WORK/$name.hf.err" >&2; exit 1; }
+    python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$WORK/$name.json"
+  else
+    local times=()
+    for _ in $(seq "$runs"); do
+      bash -c "$prepare"
+      local a b
+      a=$(date +%s.%N)
+      bash -c "$cmd" > /dev/null 2>&1
+      b=$(date +%s.%N)
+      times+=("$(python3 -c "print($b-$a)")")
+    done
+    python3 -c "import statistics,sys; print(statistics.median(map(float, sys.argv[1:])))" "${times[@]}"
+  fi
+}
+
+results=$WORK/results.txt
+: > "$results"
+for lat in $LATENCIES; do
+  HI=$(start_server "$HI_DIR" "$lat")
+  LO=$(start_server "$LO_DIR" "$lat")
+  SUBS="$LO $HI"
+  echo "== latency $lat ms: hi=$HI lo=$LO, $nroots roots" >&2
+  nix_cmd="XDG_CACHE_HOME=$WORK/xdg-nix nix-store --realise --dry-run \$(cat $WORK/roots.txt) --option substituters '$SUBS' --option trusted-public-keys '$KEYS' --option require-sigs true"
+  cp_cmd="XDG_CACHE_HOME=$WORK/xdg-cp $CROSSPLAN status --json --substituters '$SUBS' --trusted-public-keys '$KEYS' --require-sigs true \$(cat $WORK/roots.txt)"
+  warm_cmd="XDG_CACHE_HOME=$WORK/xdg-warm $CROSSPLAN status --json --substituters '$SUBS' --trusted-public-keys '$KEYS' --require-sigs true \$(cat $WORK/roots.txt)"
+
+  # Agreement on this graph, once.
+  bash -c "rm -rf $WORK/xdg-nix; $nix_cmd" 2> "$WORK/nix-$lat.txt" > /dev/null
+  set +e
+  bash -c "rm -rf $WORK/xdg-cp; $cp_cmd" > "$WORK/cp-$lat.json" 2> "$WORK/cp-$lat.err"
+  cp_exit=$?
+  set -e
+  agree=$(python3 - "$WORK/nix-$lat.txt" "$WORK/cp-$lat.json" "$cp_exit" <<'PY'
+import json, sys
+sec, nix = None, {"build": set(), "fetch": set(), "unknown": set()}
+dl = un = "0.00"
+for line in open(sys.argv[1]):
+    if line.startswith("  /"):
+        if sec: nix[sec].add(line.strip())
+        continue
+    sec = None
+    if line.startswith(("these ", "this ")) and " will be built:" in line: sec = "build"
+    elif line.startswith(("these ", "this ")) and " will be fetched" in line:
+        sec = "fetch"
+        inner = line.split("(", 1)[1].split(")", 1)[0]
+        dl, un = inner.split(" MiB download, ")[0], inner.split(", ")[1].split(" MiB")[0]
+    elif line.startswith("don't know how to build"): sec = "unknown"
+try:
+    cp = json.load(open(sys.argv[2]))
+except Exception as e:
+    print(f"NO (crossplan exit {sys.argv[3]}, no JSON: {e})"); sys.exit()
+bad = []
+for k in ("build", "fetch", "unknown"):
+    if set(cp[k]) != nix[k]:
+        bad.append(f"{k} nix {len(nix[k])} vs crossplan {len(cp[k])}")
+for key, v in (("download_bytes", dl), ("nar_bytes", un)):
+    if abs(cp[key] / 1048576 - float(v)) > 0.0051: bad.append(f"{key} {cp[key]/1048576:.2f} vs {v}")
+if sys.argv[3] != "0": bad.append(f"crossplan exit {sys.argv[3]}")
+counts = f"build {len(nix['build'])}, fetch {len(nix['fetch'])}, unknown {len(nix['unknown'])}, {dl} MiB"
+print(("yes (" + counts + ")") if not bad else "NO: " + "; ".join(bad))
+PY
+)
+  echo "   answers agree: $agree" >&2
+
+  nix_t=$(time_cmd "nix-$lat" "$NIX_RUNS" "rm -rf $WORK/xdg-nix" "$nix_cmd")
+  cold_t=$(time_cmd "cold-$lat" "$RUNS" "rm -rf $WORK/xdg-cp" "$cp_cmd")
+  rm -rf "$WORK/xdg-warm"; bash -c "$warm_cmd" > /dev/null 2>&1 || true
+  warm_t=$(time_cmd "warm-$lat" "$RUNS" "true" "$warm_cmd")
+  rm -rf "$WORK/xdg-cp"
+  # Peak RSS of one cold run.
+  rm -rf "$WORK/xdg-cp"
+  XDG_CACHE_HOME=$WORK/xdg-cp /usr/bin/time -v "$CROSSPLAN" status --json --substituters "$SUBS" \
+    --trusted-public-keys "$KEYS" --require-sigs true $(cat "$WORK/roots.txt") > /dev/null 2> "$WORK/rss-$lat.txt" || true
+  rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/rss-$lat.txt" | tail -1)
+  echo "$lat $nix_t $cold_t $warm_t $rss_kib $agree" >> "$results"
+  echo "   nix $nix_t s, crossplan cold $cold_t s, warm $warm_t s, RSS $rss_kib KiB" >&2
+  cleanup; pids=()
+done
+
+python3 - "$results" "$NODES" "$RUNS" "$NIX_RUNS" <<'PY'
+import sys
+rows = [l.split(" ", 5) for l in open(sys.argv[1]) if l.strip()]
+print(f"\ncrossplan status vs nix-store --realise --dry-run, {sys.argv[2]} derivations; medians of {sys.argv[3]} crossplan / {sys.argv[4]} Nix runs\n")
+print(f"{'latency':>8} {'nix':>9} {'cold':>9} {'warm':>9} {'cold/nix':>9} {'goal':>7} {'warm<0.5s':>9} {'RSS MiB':>8} {'<200':>5}  agree")
+ok = True
+for lat, nix, cold, warm, rss, agree in rows:
+    nix, cold, warm, rss = float(nix), float(cold), float(warm), int(rss) / 1024
+    goal = 1 / 10 if int(lat) >= 20 else 1 / 3
+    r = cold / nix
+    g1, g2, g3 = r <= goal, warm < 0.5, rss < 200
+    ok &= g1 and g2 and g3 and agree.startswith("yes")
+    print(f"{lat + ' ms':>8} {nix:>8.2f}s {cold:>8.3f}s {warm:>8.3f}s {r:>9.3f} {'≤1/' + str(round(1/goal)):>7} "
+          f"{('yes' if g2 else 'NO'):>9} {rss:>8.1f} {('yes' if g3 else 'NO'):>5}  {agree.strip()}"
+          + ("" if g1 else "   <- ratio goal missed"))
+print("\nall goals met" if ok else "\nSOME GOALS MISSED")
+PY
+echo "(work dir: $WORK)" >&2
