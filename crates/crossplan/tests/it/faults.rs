@@ -167,6 +167,16 @@ fn oracle_faults_transient_give_fault_free_answer() {
                 diffs.push("rejected differs".into());
             }
         }
+        // Faults were injected: retries mean more requests than the clean run.
+        let (clean_reqs, faulty_reqs) = (
+            hi0.requests() + lo0.requests(),
+            hi.requests() + lo.requests(),
+        );
+        if faulty_reqs <= clean_reqs {
+            diffs.push(format!(
+                "no retries seen: {faulty_reqs} requests with faults vs {clean_reqs} without"
+            ));
+        }
         eprintln!(
             "  fault seed {seed}: exit {} in {:?} ({} + {} requests)",
             run.code,

@@ -163,8 +163,55 @@ fn oracle_harness_matches_nix() {
         .iter()
         .filter(|p| fx.hi.good(p).is_some() && fx.lo.good(p).is_some())
         .count();
+    // And a path whose high-priority record is badly signed is fetched from
+    // the low cache (the view has only the good one).
+    let bad_hi_good_lo = nix
+        .fetch
+        .iter()
+        .filter(|p| {
+            fx.hi.records.get(*p).is_some_and(|r| !r.sig.is_good()) && fx.lo.good(p).is_some()
+        })
+        .count();
+    assert!(
+        bad_hi_good_lo > 0,
+        "no fetched path has a bad high and a good low record; rejection fallback is untested"
+    );
     assert!(
         both > 0,
         "no fetched path is in both caches; priority is untested"
+    );
+}
+
+/// Negative control: the comparison must catch a crossplan that does not
+/// check signatures. crossplan runs with `--require-sigs false` against the
+/// full caches; Nix reads the well-signed view; they must differ.
+#[test]
+fn oracle_negative_control_catches_unchecked_signatures() {
+    let fxw = Fx::build("oracle-negctl", 1000, 101, |s| s.bad_sig = 0.3);
+    let fx = &fxw.fx;
+    let targets = fx.targets();
+    let view = fx.view(Trust::GoodSigs).expect("view");
+    let nix = support::oracle(fx, &targets, &view, Trust::GoodSigs);
+    let full = [fx.hi.dir.clone(), fx.lo.dir.clone()];
+    let urls = [
+        format!("file://{}", full[0].display()),
+        format!("file://{}", full[1].display()),
+    ];
+    let xdg = tempfile::tempdir().expect("xdg");
+    let t: Vec<String> = targets.iter().map(Target::crossplan).collect();
+    let run = support::status(
+        &t,
+        &crossplan_testkit::fixture::Fixture::file_substituters(&full),
+        &fx.trusted_keys(Trust::GoodSigs),
+        false,
+        &[],
+        xdg.path(),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.command, run.stderr);
+    let cp = support::answer(&run.json());
+    let diffs = support::compare(fx, Trust::GoodSigs, &nix, &cp, &urls);
+    assert!(
+        !diffs.is_empty(),
+        "the oracle comparison did not notice unchecked signatures"
     );
 }
