@@ -9,7 +9,7 @@ use std::fmt;
 use nix_derivation::StorePath;
 
 use crate::error::StoreError;
-use crate::settings::{NIX_FEATURES, last_lines};
+use crate::settings::{NIX_FEATURES, last_lines, parallel_map};
 use crate::store::LocalStore;
 
 /// The outputs wanted of a derivation.
@@ -161,34 +161,18 @@ pub fn resolve_roots(args: &[String], store: &LocalStore) -> Result<Vec<Request>
         .iter()
         .map(|a| parse_root(a, store))
         .collect::<Result<_, _>>()?;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = roots
-            .iter()
-            .map(|root| {
-                scope.spawn(move || match root {
-                    Root::Store(req) => Ok(req.clone()),
-                    Root::Installable {
-                        installable,
-                        outputs,
-                    } => instantiate(installable, store).map(|drv| Request::Built {
-                        drv,
-                        outputs: outputs.clone(),
-                    }),
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(StoreError::NixOutput {
-                        command: "nix eval".into(),
-                        reason: "an instantiation thread panicked".into(),
-                    })
-                })
-            })
-            .collect()
+    parallel_map(&roots, "nix eval", |root| match root {
+        Root::Store(req) => Ok(req.clone()),
+        Root::Installable {
+            installable,
+            outputs,
+        } => instantiate(installable, store).map(|drv| Request::Built {
+            drv,
+            outputs: outputs.clone(),
+        }),
     })
+    .into_iter()
+    .collect()
 }
 
 #[cfg(test)]

@@ -218,13 +218,21 @@ fn unsigned(v: &Value, name: &str) -> Result<u64, StoreError> {
 }
 
 /// Run a Nix command with our experimental features and return its stdout.
-pub fn run_nix(program: &str, args: &[&str]) -> Result<String, StoreError> {
+/// Errors name the command (its first few arguments).
+pub fn run_nix<S: AsRef<std::ffi::OsStr>>(program: &str, args: &[S]) -> Result<String, StoreError> {
     let mut cmd = Command::new(program);
     if program == "nix" {
         cmd.args(["--extra-experimental-features", NIX_FEATURES]);
     }
-    cmd.args(args);
-    let shown = format!("{program} {}", args.join(" "));
+    cmd.args(args).stdin(std::process::Stdio::null());
+    let mut shown = program.to_owned();
+    for a in args.iter().take(3) {
+        shown.push(' ');
+        shown.push_str(&a.as_ref().to_string_lossy());
+    }
+    if args.len() > 3 {
+        shown.push_str(" …");
+    }
     let out = cmd.output().map_err(|source| StoreError::NixMissing {
         command: shown.clone(),
         source,
@@ -239,6 +247,33 @@ pub fn run_nix(program: &str, args: &[&str]) -> Result<String, StoreError> {
     String::from_utf8(out.stdout).map_err(|_| StoreError::NixOutput {
         command: shown,
         reason: "not UTF-8".into(),
+    })
+}
+
+/// Run `f` on every item, each on a thread of its own, and collect the results
+/// in order. A panicking thread becomes an error naming `what`.
+pub(crate) fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    what: &str,
+    f: impl Fn(&T) -> Result<R, StoreError> + Sync,
+) -> Vec<Result<R, StoreError>> {
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .iter()
+            .map(|item| scope.spawn(move || f(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(StoreError::NixOutput {
+                        command: what.to_owned(),
+                        reason: "a worker thread panicked".into(),
+                    })
+                })
+            })
+            .collect()
     })
 }
 

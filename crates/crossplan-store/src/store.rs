@@ -1,16 +1,14 @@
 //! The local store: reading derivations and asking which paths are valid.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use nix_derivation::{StoreDir, StorePath};
 
 use crate::drv::DrvInfo;
 use crate::error::StoreError;
-use crate::settings::last_lines;
+use crate::settings::{parallel_map, run_nix};
 
 /// How many paths one `nix-store --check-validity` call gets. Paths are ~60
 /// bytes, so this stays far below the kernel's argument limit (ARG_MAX, 2 MiB
@@ -127,31 +125,13 @@ impl LocalStore {
         let threads = reader_threads();
         while !level.is_empty() {
             let chunk = level.len().div_ceil(threads).max(1);
-            let results: Vec<Result<Vec<(StorePath, DrvInfo)>, StoreError>> =
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = level
-                        .chunks(chunk)
-                        .map(|paths| {
-                            scope.spawn(move || {
-                                paths
-                                    .iter()
-                                    .map(|p| self.read_drv(p).map(|d| (p.clone(), d)))
-                                    .collect::<Result<Vec<_>, _>>()
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| {
-                            h.join().unwrap_or_else(|_| {
-                                Err(StoreError::NixOutput {
-                                    command: "read derivations".into(),
-                                    reason: "a reader thread panicked".into(),
-                                })
-                            })
-                        })
-                        .collect()
-                });
+            let chunks: Vec<&[StorePath]> = level.chunks(chunk).collect();
+            let results = parallel_map(&chunks, "read derivations", |paths| {
+                paths
+                    .iter()
+                    .map(|p| self.read_drv(p).map(|d| (p.clone(), d)))
+                    .collect::<Result<Vec<_>, _>>()
+            });
             let mut next = Vec::new();
             for result in results {
                 for (path, info) in result? {
@@ -238,22 +218,8 @@ impl LocalStore {
         let threads = reader_threads().min(4);
         let mut invalid: HashSet<String> = HashSet::new();
         for group in chunks.chunks(threads) {
-            let results: Vec<Result<Vec<String>, StoreError>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = group
-                    .iter()
-                    .map(|chunk| scope.spawn(move || self.print_invalid(chunk)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(StoreError::NixOutput {
-                                command: "nix-store --check-validity".into(),
-                                reason: "a worker thread panicked".into(),
-                            })
-                        })
-                    })
-                    .collect()
+            let results = parallel_map(group, "nix-store --check-validity", |chunk| {
+                self.print_invalid(chunk)
             });
             for result in results {
                 invalid.extend(result?);
@@ -271,33 +237,10 @@ impl LocalStore {
         if chunk.is_empty() {
             return Ok(Vec::new());
         }
-        let shown = "nix-store --check-validity --print-invalid".to_owned();
-        let mut child = Command::new(&self.nix_store)
-            .args(["--check-validity", "--print-invalid"])
-            .args(chunk)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| StoreError::NixMissing {
-                command: shown.clone(),
-                source,
-            })?;
-        let _ = child.stdin.take().map(|mut s| s.flush());
-        let out = child
-            .wait_with_output()
-            .map_err(|source| StoreError::NixMissing {
-                command: shown.clone(),
-                source,
-            })?;
-        if !out.status.success() {
-            return Err(StoreError::NixFailed {
-                command: shown,
-                status: out.status.to_string(),
-                stderr: last_lines(&String::from_utf8_lossy(&out.stderr), 6),
-            });
-        }
-        Ok(String::from_utf8_lossy(&out.stdout)
+        let mut args = vec!["--check-validity".to_owned(), "--print-invalid".to_owned()];
+        args.extend(chunk.iter().cloned());
+        let program = self.nix_store.to_string_lossy();
+        Ok(run_nix(&program, &args)?
             .lines()
             .map(str::to_owned)
             .collect())
@@ -348,10 +291,8 @@ mod tests {
             .collect();
         // Add paths that certainly are not valid.
         for i in 0..20 {
-            let name = format!("/nix/store/{:0>32}-crossplan-test-{i}", i);
-            if let Ok(p) = store.parse_path(&name.replace(|c: char| c == '0', "1")) {
-                paths.push(p);
-            }
+            let name = format!("/nix/store/{i:1>32}-crossplan-test-{i}");
+            paths.push(store.parse_path(&name).unwrap());
         }
         let direct = store.valid_paths_from_db(&db, &paths).unwrap();
         let asked = store.valid_paths_from_nix_store(&paths).unwrap();
