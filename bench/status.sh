@@ -59,17 +59,18 @@ LO_DIR=$(sed -n 2p "$WORK/dirs.txt")
 nroots=$(wc -l < "$WORK/roots.txt")
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=(); }
 trap cleanup EXIT
 
-start_server() { # dir latency -> prints URL
+start_server() { # VAR dir latency: start a server (in this shell, so its pid is
+  # recorded for cleanup) and set VAR to its URL.
   local log
   log=$(mktemp "$WORK/srv.XXXXXX")
-  "$bin/crossplan-cachesrv" --dir "$1" --latency-ms "$2" > "$log" 2>&1 &
+  "$bin/crossplan-cachesrv" --dir "$2" --latency-ms "$3" > "$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do
     if grep -q '^listening on ' "$log"; then
-      sed -n 's/^listening on //p' "$log" | head -1
+      printf -v "$1" '%s' "$(sed -n 's/^listening on //p' "$log" | head -1)"
       return
     fi
     sleep 0.05
@@ -105,8 +106,8 @@ time_cmd() {
 results=$WORK/results.txt
 : > "$results"
 for lat in $LATENCIES; do
-  HI=$(start_server "$HI_DIR" "$lat")
-  LO=$(start_server "$LO_DIR" "$lat")
+  start_server HI "$HI_DIR" "$lat"
+  start_server LO "$LO_DIR" "$lat"
   SUBS="$LO $HI"
   echo "== latency $lat ms: hi=$HI lo=$LO, $nroots roots" >&2
   nix_cmd="XDG_CACHE_HOME=$WORK/xdg-nix nix-store --realise --dry-run \$(cat $WORK/roots.txt) --option substituters '$SUBS' --option trusted-public-keys '$KEYS' --option require-sigs true"
@@ -163,7 +164,7 @@ PY
   rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/rss-$lat.txt" | tail -1)
   echo "$lat $nix_t $cold_t $warm_t $rss_kib $agree" >> "$results"
   echo "   nix $nix_t s, crossplan cold $cold_t s, warm $warm_t s, RSS $rss_kib KiB" >&2
-  cleanup; pids=()
+  cleanup
 done
 
 python3 - "$results" "$NODES" "$RUNS" "$NIX_RUNS" <<'PY'
