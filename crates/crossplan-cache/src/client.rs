@@ -403,35 +403,34 @@ impl Substituters {
         let hash = hash_part(path);
         let mut result = Lookup::default();
         for index in 0..inner.caches.len() {
-            match inner.answer(index, &hash).await {
-                Answer::Absent => {}
-                Answer::Failed(reason) => {
-                    bump(&inner.counters.errors);
-                    result.errors.push(LookupError {
-                        url: inner.caches[index].info.url.clone(),
-                        reason,
-                    });
-                }
-                Answer::Present { info, verified_key } => {
-                    match inner.accept(index, path, &hash, &info, verified_key) {
-                        Ok(hit) => {
-                            bump(&inner.counters.hits);
-                            result.hit = Some(hit);
-                            return result;
-                        }
-                        Err(reason) => {
-                            bump(&inner.counters.rejected);
-                            result.rejected.push(Rejection {
-                                cache_url: inner.caches[index].info.url.clone(),
-                                path: inner.config.store_dir.render_path(path),
-                                reason,
-                            });
-                        }
-                    }
-                }
+            let answer = inner.answer(index, &hash).await;
+            if inner.fold(&mut result, index, path, &hash, answer) {
+                break;
             }
         }
         result
+    }
+
+    /// [`Substituters::lookup`] answered from memory alone (what this run or
+    /// [`Substituters::preload`] already holds), without a task switch; `None` when some
+    /// cache on the way would have to be asked over the network or the disk.
+    pub fn lookup_memoized(&self, path: &StorePath) -> Option<Lookup> {
+        let inner = &self.inner;
+        let hash = hash_part(path);
+        let mut result = Lookup::default();
+        for index in 0..inner.caches.len() {
+            let answer = inner.memoized_answer(index, &hash)?;
+            if index == 0 {
+                bump(&inner.counters.lookups);
+            }
+            if inner.fold(&mut result, index, path, &hash, answer) {
+                break;
+            }
+        }
+        if inner.caches.is_empty() {
+            bump(&inner.counters.lookups);
+        }
+        Some(result)
     }
 
     /// Write this run's new results to the disk cache in one transaction. Fine to call
@@ -584,6 +583,62 @@ impl Inner {
     }
 
     /// What cache `index` says about `hash`: memory, then disk, then the network.
+    /// Add cache `index`'s answer to `result`; true when it is the winning hit.
+    fn fold(
+        &self,
+        result: &mut Lookup,
+        index: usize,
+        path: &StorePath,
+        hash: &str,
+        answer: Answer,
+    ) -> bool {
+        match answer {
+            Answer::Absent => false,
+            Answer::Failed(reason) => {
+                bump(&self.counters.errors);
+                result.errors.push(LookupError {
+                    url: self.caches[index].info.url.clone(),
+                    reason,
+                });
+                false
+            }
+            Answer::Present { info, verified_key } => {
+                match self.accept(index, path, hash, &info, verified_key) {
+                    Ok(hit) => {
+                        bump(&self.counters.hits);
+                        result.hit = Some(hit);
+                        true
+                    }
+                    Err(reason) => {
+                        bump(&self.counters.rejected);
+                        result.rejected.push(Rejection {
+                            cache_url: self.caches[index].info.url.clone(),
+                            path: self.config.store_dir.render_path(path),
+                            reason,
+                        });
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cache `index`'s answer for `hash` if memory holds it.
+    fn memoized_answer(&self, index: usize, hash: &str) -> Option<Answer> {
+        let entry = {
+            let memo = self.lock_memo();
+            let slot = memo.get(&(index, hash.to_owned()))?;
+            let entry = slot.entry.clone()?;
+            bump(if slot.from_disk {
+                &self.counters.disk_hits
+            } else {
+                &self.counters.memory_hits
+            });
+            entry
+        };
+        Some(self.answer_from_entry(index, hash, entry))
+    }
+
     async fn answer(&self, index: usize, hash: &str) -> Answer {
         let key = (index, hash.to_owned());
         let mut known_not_on_disk = false;

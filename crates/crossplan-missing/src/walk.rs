@@ -204,18 +204,40 @@ pub async fn query_missing<L: Lookups>(
         .drvs_read
         .store(graph.drvs.len() as u64, Ordering::Relaxed);
 
-    // Validity of every .drv and every known output of the closure, in one batch.
+    // Validity of every .drv and every known output of the closure, in one
+    // batch; meanwhile the narinfo disk cache is read for every output (those
+    // turn out to be nearly all the lookups: outputs are rarely valid already).
+    let mut outputs: Vec<StorePath> = Vec::with_capacity(graph.drvs.len() * 2);
     let mut candidates: Vec<StorePath> = Vec::with_capacity(graph.drvs.len() * 3);
     for (path, info) in &graph.drvs {
         if !valid_roots.contains(path) {
             candidates.push(path.clone());
         }
-        candidates.extend(info.outputs.values().flatten().cloned());
+        outputs.extend(info.outputs.values().flatten().cloned());
     }
-    candidates.sort();
-    candidates.dedup();
+    outputs.sort_unstable();
+    outputs.dedup();
+    candidates.extend(outputs.iter().cloned());
     let t1 = std::time::Instant::now();
-    let valid_set = store.valid_paths(&candidates)?;
+    let check = {
+        let store = store.clone();
+        let candidates = candidates.clone();
+        tokio::task::spawn_blocking(move || store.valid_paths(&candidates))
+    };
+    if opts.use_substitutes && opts.speculate {
+        lookups.preload(&outputs).await;
+        tracing::info!(
+            paths = outputs.len(),
+            elapsed_ms = t1.elapsed().as_millis() as u64,
+            "preloaded the narinfo cache"
+        );
+    }
+    let valid_set = check.await.map_err(|e| {
+        MissingError::Store(StoreError::NixOutput {
+            command: "check validity".into(),
+            reason: e.to_string(),
+        })
+    })??;
     tracing::info!(
         paths = candidates.len(),
         valid = valid_set.len(),
@@ -253,8 +275,6 @@ pub async fn query_missing<L: Lookups>(
     };
     if opts.use_substitutes && opts.speculate {
         walk.queue_speculative();
-        let spec: Vec<StorePath> = walk.speculative.iter().cloned().collect();
-        lookups.preload(&spec).await;
     }
     let t2 = std::time::Instant::now();
     walk.run(lookups).await?;
@@ -263,7 +283,13 @@ pub async fn query_missing<L: Lookups>(
         elapsed_ms = t2.elapsed().as_millis() as u64,
         "walked"
     );
-    Ok(walk.answer())
+    let t3 = std::time::Instant::now();
+    let answer = walk.answer();
+    tracing::info!(
+        elapsed_ms = t3.elapsed().as_millis() as u64,
+        "answer assembled"
+    );
+    Ok(answer)
 }
 
 impl<'s> Walk<'s> {

@@ -147,13 +147,19 @@ impl Engine {
             .await
             .context("instantiating the roots")?
             .map_err(|e| hinted(e.to_string(), e.hint()))?;
+        tracing::info!(roots = requests.len(), "resolved the roots");
         let adapter = CacheLookups(&self.substituters);
         let missing = query_missing(&self.store, &requests, &adapter, &self.options, progress)
             .await
             .map_err(|e| hinted(e.to_string(), e.hint()))?;
+        let t = Instant::now();
         if let Err(err) = self.substituters.flush().await {
             tracing::warn!("could not save the narinfo cache: {err}");
         }
+        tracing::info!(
+            elapsed_ms = t.elapsed().as_millis() as u64,
+            "saved the narinfo cache"
+        );
         Ok(missing)
     }
 }
@@ -183,6 +189,11 @@ struct CacheLookups<'a>(&'a Substituters);
 
 impl Lookups for CacheLookups<'_> {
     async fn lookup(&self, path: StorePath) -> PathLookup {
+        // Answers already in memory (this run's, or preloaded from the disk
+        // cache) need no task switch.
+        if let Some(found) = self.0.lookup_memoized(&path) {
+            return convert(found);
+        }
         // A task per lookup, so parsing and signature checks (~50 µs each)
         // spread over every worker thread instead of the walk's own.
         let substituters = self.0.clone();
@@ -200,35 +211,40 @@ impl Lookups for CacheLookups<'_> {
                 }],
             },
         };
-        PathLookup {
-            hit: found.hit.map(|h| PathHit {
-                substituter: h.cache_url,
-                references: h.references,
-                file_size: h.file_size,
-                nar_size: h.nar_size,
-            }),
-            errors: found
-                .errors
-                .into_iter()
-                .map(|e| LookupFailure {
-                    url: e.url,
-                    reason: e.reason,
-                })
-                .collect(),
-            rejected: found
-                .rejected
-                .into_iter()
-                .map(|r| Rejected {
-                    path: r.path,
-                    substituter: r.cache_url,
-                    reason: r.reason,
-                })
-                .collect(),
-        }
+        convert(found)
     }
 
     async fn preload(&self, paths: &[StorePath]) {
         self.0.preload(paths).await;
+    }
+}
+
+/// The cache client's answer in the engine's terms.
+fn convert(found: crossplan_cache::Lookup) -> PathLookup {
+    PathLookup {
+        hit: found.hit.map(|h| PathHit {
+            substituter: h.cache_url,
+            references: h.references,
+            file_size: h.file_size,
+            nar_size: h.nar_size,
+        }),
+        errors: found
+            .errors
+            .into_iter()
+            .map(|e| LookupFailure {
+                url: e.url,
+                reason: e.reason,
+            })
+            .collect(),
+        rejected: found
+            .rejected
+            .into_iter()
+            .map(|r| Rejected {
+                path: r.path,
+                substituter: r.cache_url,
+                reason: r.reason,
+            })
+            .collect(),
     }
 }
 
@@ -321,11 +337,19 @@ pub struct CacheJson {
 pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let engine = Engine::open(&args.cache).await?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "opened settings and substituters"
+    );
     let progress = Arc::new(Progress::default());
     let display = ProgressDisplay::start(progress.clone(), !args.json);
     let result = engine.missing(&args.roots, &progress).await;
     display.finish();
     let missing = result?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "answer ready"
+    );
     let mut per_cache: BTreeMap<&str, usize> = BTreeMap::new();
     for info in missing.fetch.values() {
         *per_cache.entry(info.substituter.as_str()).or_default() += 1;
@@ -341,7 +365,9 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
             paths: per_cache.get(c.url.as_str()).copied().unwrap_or(0),
         })
         .collect();
-    let mut out = std::io::stdout().lock();
+    // Block-buffered: stdout is line-buffered, and a pretty-printed answer has
+    // tens of thousands of lines.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if args.json {
         let doc = StatusJson {
             build: missing.build.keys().map(String::as_str).collect(),
@@ -370,6 +396,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
             .context("writing to stdout")?;
     }
     out.flush().context("writing to stdout")?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "printed");
     Ok(if missing.errors.is_empty() {
         exit::OK
     } else {
