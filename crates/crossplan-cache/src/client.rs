@@ -132,7 +132,7 @@ pub struct Rejection {
 /// A cache that could not answer for a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LookupError {
-    /// Redacted URL of the cache.
+    /// Redacted URL of the narinfo file that failed (`<cache>/<hash>.narinfo`).
     pub url: String,
     /// What went wrong, naming the file and the number of attempts.
     pub reason: String,
@@ -597,7 +597,11 @@ impl Inner {
             Answer::Failed(reason) => {
                 bump(&self.counters.errors);
                 result.errors.push(LookupError {
-                    url: self.caches[index].info.url.clone(),
+                    // The file that failed, not just its cache (the URL is already redacted).
+                    url: format!(
+                        "{}/{hash}.narinfo",
+                        self.caches[index].info.url.trim_end_matches('/')
+                    ),
                     reason,
                 });
                 false

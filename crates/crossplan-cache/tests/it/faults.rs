@@ -108,7 +108,10 @@ async fn persistent_failure_is_a_lookup_error_and_next_cache_answers() {
     let lookup = caches.lookup(&path(1)).await;
     assert!(lookup.hit.is_none());
     assert_eq!(lookup.errors.len(), 2);
-    assert_eq!(lookup.errors[0].url, sa.url());
+    assert_eq!(
+        lookup.errors[0].url,
+        format!("{}/{broken}.narinfo", sa.url().trim_end_matches('/'))
+    );
     assert!(
         lookup.errors[0]
             .reason
