@@ -232,6 +232,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any command-line string is either a root or an error naming it; never a panic.
+        #[test]
+        fn parse_root_never_panics(arg in "\\PC{0,80}") {
+            match parse_root(&arg, &store()) {
+                Ok(_) => {}
+                Err(err) => proptest::prop_assert!(err.to_string().contains(arg.as_str())),
+            }
+        }
+
+        /// Store-path-shaped input with arbitrary output lists.
+        #[test]
+        fn parse_root_store_paths(outs in "[a-z,*^!]{0,12}") {
+            let arg = format!("{DRV}^{outs}");
+            let _ = parse_root(&arg, &store());
+        }
+    }
+
     #[test]
     fn wanted_outputs() {
         assert!(Outputs::All.wants("dev"));
