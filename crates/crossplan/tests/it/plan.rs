@@ -14,6 +14,9 @@ const FLAKE: &str = r#"{
       host = "x86_64-linux";
       mk = system: name: deps: builtins.derivation {
         inherit name system deps;
+        # Fresh paths every run: outputs built by an earlier run (or by hand)
+        # would otherwise be valid and turn "needs 4 builds" into 0.
+        salt = "@SALT@";
         builder = "/bin/sh";
         args = [ "-c" "echo ${name} > $out" ];
       };
@@ -48,7 +51,14 @@ fn have_nix() -> bool {
 /// A flake dir with nix/strategy.json holding a target we do not plan, a
 /// nix.conf for the host facts (aarch64 emulated via binfmt, riscv64 not).
 fn prepare(dir: &Path) {
-    std::fs::write(dir.join("flake.nix"), FLAKE).expect("flake");
+    let salt = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    );
+    std::fs::write(dir.join("flake.nix"), FLAKE.replace("@SALT@", &salt)).expect("flake");
     std::fs::create_dir_all(dir.join("nix")).expect("mkdir");
     std::fs::write(
         dir.join("nix/strategy.json"),
