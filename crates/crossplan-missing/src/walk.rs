@@ -24,7 +24,7 @@
 //! Nix's; lookups nobody needed are dropped when the walk ends and their
 //! failures are not reported.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -35,6 +35,9 @@ use crossplan_store::request::{Outputs, Request};
 use crossplan_store::store::{DrvGraph, LocalStore};
 use crossplan_store::{StoreError, StorePath};
 use futures::stream::{FuturesUnordered, StreamExt};
+// Fx, not SipHash: keys are store paths we read ourselves (no hash flooding
+// to defend against), and hashing was a visible share of a warm run.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::{BuildInfo, FetchInfo, LookupFailure, Missing, Rejected};
 
@@ -207,22 +210,22 @@ pub async fn query_missing<L: Lookups>(
     // Validity of every .drv and every known output of the closure, in one
     // batch; meanwhile the narinfo disk cache is read for every output (those
     // turn out to be nearly all the lookups: outputs are rarely valid already).
+    //
+    // The .drv files themselves need no check: the graph was read from valid
+    // roots only, and a valid path's references are valid (the store's
+    // closure invariant), so every derivation in it is valid, exactly as
+    // `isValidPath` would say.
     let mut outputs: Vec<StorePath> = Vec::with_capacity(graph.drvs.len() * 2);
-    let mut candidates: Vec<StorePath> = Vec::with_capacity(graph.drvs.len() * 3);
-    for (path, info) in &graph.drvs {
-        if !valid_roots.contains(path) {
-            candidates.push(path.clone());
-        }
+    for info in graph.drvs.values() {
         outputs.extend(info.outputs.values().flatten().cloned());
     }
     outputs.sort_unstable();
     outputs.dedup();
-    candidates.extend(outputs.iter().cloned());
     let t1 = std::time::Instant::now();
     let check = {
         let store = store.clone();
-        let candidates = candidates.clone();
-        tokio::task::spawn_blocking(move || store.valid_paths(&candidates))
+        let outputs = outputs.clone();
+        tokio::task::spawn_blocking(move || store.valid_paths(&outputs))
     };
     if opts.use_substitutes && opts.speculate {
         lookups.preload(&outputs).await;
@@ -239,15 +242,20 @@ pub async fn query_missing<L: Lookups>(
         })
     })??;
     tracing::info!(
-        paths = candidates.len(),
+        paths = outputs.len(),
         valid = valid_set.len(),
         elapsed_ms = t1.elapsed().as_millis() as u64,
         "checked validity"
     );
-    let mut valid: HashMap<StorePath, bool> =
-        HashMap::with_capacity(candidates.len() + root_paths.len());
-    for p in &candidates {
+    let mut valid: HashMap<StorePath, bool> = HashMap::with_capacity_and_hasher(
+        outputs.len() + graph.drvs.len() + root_paths.len(),
+        Default::default(),
+    );
+    for p in &outputs {
         valid.insert(p.clone(), valid_set.contains(p));
+    }
+    for p in graph.drvs.keys() {
+        valid.insert(p.clone(), true);
     }
     for p in &root_paths {
         valid.insert(p.clone(), valid_roots.contains(p));
@@ -260,18 +268,18 @@ pub async fn query_missing<L: Lookups>(
         opts: opts.clone(),
         progress,
         queue: roots.iter().cloned().collect(),
-        done: HashSet::new(),
+        done: HashSet::default(),
         deferred: Vec::new(),
         waiters: Vec::new(),
-        waiting_on: HashMap::new(),
-        results: HashMap::new(),
-        requested: HashSet::new(),
+        waiting_on: HashMap::default(),
+        results: HashMap::default(),
+        requested: HashSet::default(),
         demand: VecDeque::new(),
         speculative: VecDeque::new(),
         build: BTreeSet::new(),
         fetch: BTreeMap::new(),
         unknown: BTreeSet::new(),
-        consumed: HashSet::new(),
+        consumed: HashSet::default(),
     };
     if opts.use_substitutes && opts.speculate {
         walk.queue_speculative();
@@ -294,7 +302,7 @@ pub async fn query_missing<L: Lookups>(
 
 impl<'s> Walk<'s> {
     fn queue_speculative(&mut self) {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for drv in &self.graph.order {
             let Some(info) = self.graph.drvs.get(drv) else {
                 continue;
@@ -536,27 +544,30 @@ impl<'s> Walk<'s> {
         }
     }
 
-    fn answer(self) -> Missing {
+    fn answer(&self) -> Missing {
         let render = |p: &StorePath| self.store.render(p);
         let mut missing = Missing::default();
+        // Each built derivation rendered once; its map also answers "is this
+        // input built too?" for the edges.
+        let rendered: HashMap<&StorePath, String> =
+            self.build.iter().map(|drv| (drv, render(drv))).collect();
         for drv in &self.build {
-            let info = self.graph.drvs.get(drv);
-            let build_info = match info {
+            let build_info = match self.graph.drvs.get(drv) {
                 Some(info) => BuildInfo {
                     name: info.name.clone(),
                     system: info.system.clone(),
                     input_drvs: info
                         .input_drvs
                         .keys()
-                        .filter(|i| self.build.contains(*i))
-                        .map(render)
+                        .filter_map(|i| rendered.get(i).cloned())
                         .collect(),
                     required_features: info.required_features.clone(),
                     prefer_local_build: info.prefer_local_build,
                 },
                 None => BuildInfo::default(),
             };
-            missing.build.insert(render(drv), build_info);
+            let key = rendered.get(drv).cloned().unwrap_or_else(|| render(drv));
+            missing.build.insert(key, build_info);
         }
         for (path, lookup) in &self.fetch {
             if let Some(hit) = &lookup.hit {

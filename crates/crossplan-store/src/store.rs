@@ -1,6 +1,8 @@
 //! The local store: reading derivations and asking which paths are valid.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -37,7 +39,7 @@ pub struct LocalStore {
 #[derive(Debug, Default)]
 pub struct DrvGraph {
     /// Every derivation that could be read.
-    pub drvs: HashMap<StorePath, Arc<DrvInfo>>,
+    pub drvs: FxHashMap<StorePath, Arc<DrvInfo>>,
     /// Breadth-first order from the roots (the order lookups are worth making in).
     pub order: Vec<StorePath>,
     /// Roots whose `.drv` file does not exist in the store.
@@ -110,7 +112,7 @@ impl LocalStore {
     /// error (a valid derivation's inputs are valid, so their files exist).
     pub fn load_closure(&self, roots: &[StorePath]) -> Result<DrvGraph, StoreError> {
         let mut graph = DrvGraph::default();
-        let mut seen: HashSet<StorePath> = HashSet::new();
+        let mut seen: FxHashSet<StorePath> = FxHashSet::default();
         let mut level: Vec<StorePath> = Vec::new();
         for root in roots {
             if seen.insert(root.clone()) {
