@@ -96,16 +96,18 @@ pub async fn run(args: BuildArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
             .collect();
         let history_path = ctx.history_path.clone();
         let host = ctx.host.clone();
-        let total = est.builds;
-        let fetches = est.fetches;
-        let estimate = est.total_seconds;
+        let options = nix_options(&args.common.cache);
+        let expected = Expected {
+            builds: est.builds,
+            fetches: est.fetches,
+            seconds: est.total_seconds,
+        };
         let result = tokio::task::spawn_blocking(move || {
             run_nix_build(
                 &installable,
+                &options,
                 &graph,
-                total,
-                fetches,
-                estimate,
+                &expected,
                 &history_path,
                 &host,
             )
@@ -119,25 +121,46 @@ pub async fn run(args: BuildArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// The cache settings overridden on crossplan's command line, as
+/// `nix build --option` pairs: the build must use the caches the plan was
+/// made against.
+fn nix_options(cache: &crate::commands::status::CacheArgs) -> Vec<(&'static str, String)> {
+    let mut options = Vec::new();
+    if let Some(subs) = &cache.substituters {
+        options.push(("substituters", subs.clone()));
+    }
+    if let Some(keys) = &cache.trusted_public_keys {
+        options.push(("trusted-public-keys", keys.clone()));
+    }
+    if let Some(require) = cache.require_sigs {
+        options.push(("require-sigs", require.to_string()));
+    }
+    options
+}
+
+/// What the plan expects a build to do, for the progress display.
+struct Expected {
+    builds: usize,
+    fetches: usize,
+    seconds: f64,
+}
+
 fn run_nix_build(
     installable: &str,
+    options: &[(&str, String)],
     graph: &BTreeMap<String, (String, String)>,
-    total: usize,
-    fetches: usize,
-    estimate: f64,
+    expected: &Expected,
     history_path: &std::path::Path,
     host: &crossplan_plan::HostView,
 ) -> anyhow::Result<u8> {
     let start = Instant::now();
-    let mut child = nix()
-        .args([
-            "build",
-            "--no-link",
-            "-L",
-            "--log-format",
-            "internal-json",
-            installable,
-        ])
+    let mut cmd = nix();
+    cmd.args(["build", "--no-link", "-L", "--log-format", "internal-json"]);
+    for (name, value) in options {
+        cmd.args(["--option", name, value]);
+    }
+    let mut child = cmd
+        .arg(installable)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -167,14 +190,16 @@ fn run_nix_build(
                 err,
                 "\r\x1b[K[{}/{} built, {} running, {} left | {}/{} fetched] {} | {} / ~{}",
                 st.builds_done,
-                total,
+                expected.builds,
                 st.running.len(),
-                total.saturating_sub(st.builds_done + st.running.len()),
+                expected
+                    .builds
+                    .saturating_sub(st.builds_done + st.running.len()),
                 st.downloads_done,
-                fetches,
+                expected.fetches,
                 current,
                 duration(start.elapsed().as_secs_f64()),
-                duration(estimate)
+                duration(expected.seconds)
             );
             let _ = err.flush();
         }
@@ -202,7 +227,7 @@ fn run_nix_build(
             st.builds_done,
             st.downloads_done,
             duration(elapsed),
-            duration(estimate)
+            duration(expected.seconds)
         );
         return Ok(exit::OK);
     }
@@ -267,8 +292,51 @@ fn handle(v: &serde_json::Value, st: &mut State) {
             }
         }
         "msg" if v["level"].as_u64() == Some(0) => {
-            st.errors.push(v["msg"].as_str().unwrap_or("").to_string());
+            st.errors.push(strip_ansi(v["msg"].as_str().unwrap_or("")));
         }
         _ => {}
+    }
+}
+
+/// Nix colours its messages even in `internal-json` (`'\x1b[35;1m/nix/store/…drv\x1b[0m'`);
+/// remove the escape sequences (CSI `ESC [ … final-byte`) so paths can be found
+/// in them and they print cleanly when not on a terminal.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            // Parameters and intermediates, up to the final byte (@ to ~).
+            for d in chars.by_ref() {
+                if ('@'..='~').contains(&d) {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod ansi_tests {
+    use super::strip_ansi;
+
+    #[test]
+    fn strips_nix_colours() {
+        let cases = [
+            (
+                "\x1b[31;1merror:\x1b[0m builder for '\x1b[35;1m/nix/store/x-a.drv\x1b[0m' failed",
+                "error: builder for '/nix/store/x-a.drv' failed",
+            ),
+            ("plain", "plain"),
+            ("", ""),
+            ("dangling \x1b[", "dangling "),
+        ];
+        for (input, want) in cases {
+            assert_eq!(strip_ansi(input), want, "{input:?}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! Tests whose names contain `oracle` need a real Nix (store, `nix-store`,
 //! `nix-instantiate`); the flake's sandboxed check leaves them out.
 
+mod build;
 mod calibrate;
 mod cli_errors;
 mod doctor;
