@@ -52,6 +52,21 @@ impl DiskCacheConfig {
 /// takes well under a second, so 10 s means something is stuck.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Tries to open the file while another run holds it locked (see [`DiskCache::open`]):
+/// 100 × 20 ms is about two seconds, after which a lock that is still held means
+/// running without a disk cache rather than waiting longer.
+const OPEN_ATTEMPTS: u32 = 100;
+/// Pause between those tries.
+const OPEN_RETRY_DELAY: Duration = Duration::from_millis(20);
+
+/// Whether SQLite said "busy" or "locked" (another connection holds a lock).
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// SQLite's default limit on `?` parameters is 32766 (since 3.32); stay well below it.
 const MAX_PARAMS_PER_QUERY: usize = 4000;
 
@@ -119,7 +134,22 @@ impl DiskCache {
     /// Open (creating if needed). Any failure is logged and gives `None`: the run goes on
     /// without a disk cache.
     pub fn open(config: &DiskCacheConfig) -> Option<Self> {
-        match Self::try_open(config) {
+        let mut attempt = 0;
+        let opened = loop {
+            match Self::try_open(config) {
+                // Two runs creating the file at once: switching it to WAL needs an
+                // exclusive lock, and SQLite does not always wait for it (busy_timeout
+                // does not cover every path). The other run is done within
+                // milliseconds; without a retry this run would silently go without
+                // a disk cache and save nothing.
+                Err(error) if is_busy(&error) && attempt < OPEN_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(OPEN_RETRY_DELAY);
+                }
+                other => break other,
+            }
+        };
+        match opened {
             Ok(cache) => Some(cache),
             Err(error) => {
                 tracing::warn!(
