@@ -46,13 +46,7 @@ fn host_is_x86_64_linux_with_nix() -> bool {
 }
 
 fn prepare(dir: &Path) {
-    let salt = format!(
-        "build-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
+    let salt = crossplan_testkit::fixture::fresh_salt("build");
     std::fs::write(dir.join("flake.nix"), FLAKE.replace("@SALT@", &salt)).expect("flake");
     std::fs::write(
         dir.join("nix.conf"),

@@ -51,13 +51,7 @@ fn have_nix() -> bool {
 /// A flake dir with nix/strategy.json holding a target we do not plan, a
 /// nix.conf for the host facts (aarch64 emulated via binfmt, riscv64 not).
 fn prepare(dir: &Path) {
-    let salt = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    );
+    let salt = crossplan_testkit::fixture::fresh_salt("plan");
     std::fs::write(dir.join("flake.nix"), FLAKE.replace("@SALT@", &salt)).expect("flake");
     std::fs::create_dir_all(dir.join("nix")).expect("mkdir");
     std::fs::write(
