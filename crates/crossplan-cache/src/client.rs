@@ -10,7 +10,7 @@ use base64::Engine as _;
 use nix_derivation::{StoreDir, StorePath, nixbase32};
 use nix_narinfo::NarInfo;
 use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
-use tokio::sync::Semaphore;
+use rustc_hash::FxHashMap;
 
 use crate::cache_info::{CacheInfoFile, DEFAULT_PRIORITY, parse_cache_info};
 use crate::disk::{DiskCache, DiskCacheConfig, Entry, Row, now};
@@ -19,6 +19,7 @@ use crate::keys::TrustedKeys;
 use crate::netrc::Netrc;
 use crate::retry::{StatusClass, backoff, classify_status, parse_retry_after};
 use crate::spec::{Location, SubstituterSpec};
+use crate::window::Window;
 
 /// Largest narinfo or `nix-cache-info` we accept: the narinfo parser's own limit (1 MiB).
 /// Real narinfos are well under 10 KiB; anything bigger is not a narinfo.
@@ -159,6 +160,8 @@ pub struct Stats {
     pub rejected: u64,
     /// Per-cache lookup errors.
     pub errors: u64,
+    /// HTTP requests allowed in flight now: `jobs`, or fewer once the caches proved fast.
+    pub window: u64,
 }
 
 #[derive(Default)]
@@ -186,6 +189,24 @@ struct Cache {
     /// `?priority=` of the URL, which beats `Priority` of `nix-cache-info`.
     priority_override: Option<i64>,
     authorization: Option<HeaderValue>,
+}
+
+/// A store path's hash part (32 nixbase32 characters), kept inline: the memo
+/// holds tens of thousands of them, and a `String` each was a visible cost.
+type HashKey = [u8; 32];
+/// (cache index, hash part).
+type MemoKey = (usize, HashKey);
+type Memo = FxHashMap<MemoKey, Slot>;
+
+/// The memo key of `hash` in cache `index`. Hash parts of store paths are always
+/// 32 characters; anything else (never produced here) is cut or zero-padded, which
+/// can only cost a memo miss.
+fn memo_key(index: usize, hash: &str) -> MemoKey {
+    let mut key = [0_u8; 32];
+    let bytes = hash.as_bytes();
+    let n = bytes.len().min(32);
+    key[..n].copy_from_slice(&bytes[..n]);
+    (index, key)
 }
 
 /// A memoised per-cache answer.
@@ -219,9 +240,9 @@ struct Inner {
     infos: Vec<CacheInfo>,
     config: ClientConfig,
     client: reqwest::Client,
-    semaphore: Semaphore,
+    window: Window,
     disk: Option<Arc<DiskCache>>,
-    memo: Mutex<HashMap<(usize, String), Slot>>,
+    memo: Mutex<Memo>,
     counters: Counters,
 }
 
@@ -295,9 +316,9 @@ impl Substituters {
             infos: Vec::new(),
             caches,
             client,
-            semaphore: Semaphore::new(jobs),
+            window: Window::new(jobs),
             disk,
-            memo: Mutex::new(HashMap::new()),
+            memo: Mutex::new(Memo::default()),
             counters: Counters::default(),
             config,
         };
@@ -358,7 +379,7 @@ impl Substituters {
                 let mut hashes: Vec<String> = paths
                     .iter()
                     .map(hash_part)
-                    .filter(|hash| !memo.contains_key(&(index, hash.clone())))
+                    .filter(|hash| !memo.contains_key(&memo_key(index, hash)))
                     .collect();
                 hashes.sort_unstable();
                 hashes.dedup();
@@ -386,7 +407,7 @@ impl Substituters {
             let mut found: HashMap<String, Entry> = found.into_iter().collect();
             for hash in hashes {
                 let entry = found.remove(&hash);
-                memo.entry((index, hash)).or_insert(Slot {
+                memo.entry(memo_key(index, &hash)).or_insert(Slot {
                     from_disk: entry.is_some(),
                     entry,
                     dirty: None,
@@ -433,6 +454,23 @@ impl Substituters {
         Some(result)
     }
 
+    /// Whether [`Substituters::lookup_memoized`] would answer `path`, as far as a quick
+    /// look tells: memory holds every cache's answer up to the first that has the path.
+    /// (That record may still be refused, e.g. for its signature, and the next cache
+    /// asked over the network; this says `true` then.)
+    pub fn is_memoized(&self, path: &StorePath) -> bool {
+        let hash = hash_part(path);
+        let memo = self.inner.lock_memo();
+        for index in 0..self.inner.caches.len() {
+            match memo.get(&memo_key(index, &hash)).map(|slot| &slot.entry) {
+                Some(Some(Entry::Present { .. })) => return true,
+                Some(Some(Entry::Absent)) => {}
+                Some(None) | None => return false,
+            }
+        }
+        true
+    }
+
     /// Write this run's new results to the disk cache in one transaction. Fine to call
     /// more than once; each call writes only what is new since the last.
     pub async fn flush(&self) -> Result<(), CacheError> {
@@ -446,7 +484,7 @@ impl Substituters {
                     let timestamp = slot.dirty.take()?;
                     Some(Row {
                         cache: self.inner.caches[*index].disk_key.clone()?,
-                        hash_part: hash.clone(),
+                        hash_part: String::from_utf8_lossy(hash).into_owned(),
                         entry: slot.entry.clone()?,
                         timestamp,
                     })
@@ -465,6 +503,13 @@ impl Substituters {
             })?
     }
 
+    /// HTTP requests allowed in flight now: `jobs`, or fewer once the caches answered
+    /// fast (see the `window` module).
+    #[must_use]
+    pub fn window(&self) -> usize {
+        self.inner.window.size()
+    }
+
     /// Counters so far.
     #[must_use]
     pub fn stats(&self) -> Stats {
@@ -480,6 +525,7 @@ impl Substituters {
             hits: load(&c.hits),
             rejected: load(&c.rejected),
             errors: load(&c.errors),
+            window: self.inner.window.size() as u64,
         }
     }
 
@@ -535,7 +581,7 @@ fn describe(error: &reqwest::Error) -> String {
 }
 
 impl Inner {
-    fn lock_memo(&self) -> std::sync::MutexGuard<'_, HashMap<(usize, String), Slot>> {
+    fn lock_memo(&self) -> std::sync::MutexGuard<'_, Memo> {
         // Every critical section leaves the map consistent, so a poisoned lock is usable.
         self.memo
             .lock()
@@ -631,7 +677,7 @@ impl Inner {
     fn memoized_answer(&self, index: usize, hash: &str) -> Option<Answer> {
         let entry = {
             let memo = self.lock_memo();
-            let slot = memo.get(&(index, hash.to_owned()))?;
+            let slot = memo.get(&memo_key(index, hash))?;
             let entry = slot.entry.clone()?;
             bump(if slot.from_disk {
                 &self.counters.disk_hits
@@ -644,7 +690,7 @@ impl Inner {
     }
 
     async fn answer(&self, index: usize, hash: &str) -> Answer {
-        let key = (index, hash.to_owned());
+        let key = memo_key(index, hash);
         let mut known_not_on_disk = false;
         {
             let memo = self.lock_memo();
@@ -676,7 +722,7 @@ impl Inner {
                 .flatten();
             if let Some(entry) = stored {
                 bump(&self.counters.disk_hits);
-                self.lock_memo().entry(key.clone()).or_insert(Slot {
+                self.lock_memo().entry(key).or_insert(Slot {
                     entry: Some(entry.clone()),
                     from_disk: true,
                     dirty: None,
@@ -714,7 +760,7 @@ impl Inner {
         }
     }
 
-    fn remember(&self, key: (usize, String), entry: Entry) {
+    fn remember(&self, key: MemoKey, entry: Entry) {
         if self.caches[key.0].disk_key.is_none() {
             return;
         }
@@ -740,7 +786,7 @@ impl Inner {
                     Err(error) => {
                         // A stored record that no longer parses (e.g. a newer parser is
                         // stricter): forget it so the next run fetches it again.
-                        self.lock_memo().remove(&(index, hash.to_owned()));
+                        self.lock_memo().remove(&memo_key(index, hash));
                         Answer::Failed(format!("stored narinfo for '{hash}' is invalid: {error}"))
                     }
                 }
@@ -776,7 +822,7 @@ impl Inner {
                     Some(key) => {
                         let key: Arc<str> = Arc::from(key);
                         let mut memo = self.lock_memo();
-                        if let Some(slot) = memo.get_mut(&(index, hash.to_owned()))
+                        if let Some(slot) = memo.get_mut(&memo_key(index, hash))
                             && let Some(Entry::Present { verified_key, .. }) = &mut slot.entry
                         {
                             *verified_key = Some(key);
@@ -834,9 +880,10 @@ impl Inner {
         for attempt in 1..=attempts {
             let mut retry_after = None;
             let outcome = {
-                let Ok(_permit) = self.semaphore.acquire().await else {
+                let Some(_in_flight) = self.window.acquire().await else {
                     return Fetch::Failed("client is shutting down".to_owned());
                 };
+                let sent = std::time::Instant::now();
                 bump(&self.counters.requests);
                 let mut request = self.client.get(&url).timeout(self.config.timeout);
                 if let Some(value) = &cache.authorization {
@@ -845,6 +892,7 @@ impl Inner {
                 match request.send().await {
                     Err(error) => Err(describe(&error)),
                     Ok(response) => {
+                        self.window.observe(sent.elapsed());
                         let status = response.status().as_u16();
                         match classify_status(status) {
                             StatusClass::Absent => return Fetch::Absent,

@@ -67,8 +67,29 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// SQLite's default limit on `?` parameters is 32766 (since 3.32); stay well below it.
-const MAX_PARAMS_PER_QUERY: usize = 4000;
+/// How many keys one `IN (…)` query of [`DiskCache::get_many`] asks about.
+pub(crate) const IN_LIST: usize = 1000;
+
+/// `prefix (?,?,…)` with [`IN_LIST`] placeholders.
+fn in_list_query(prefix: &str) -> String {
+    let mut sql = String::with_capacity(prefix.len() + 3 * IN_LIST);
+    sql.push_str(prefix);
+    sql.push_str(" (?");
+    for _ in 1..IN_LIST {
+        sql.push_str(",?");
+    }
+    sql.push(')');
+    sql
+}
+
+/// `chunk`'s items, then its last item again until there are [`IN_LIST`].
+fn padded(chunk: &[String]) -> impl Iterator<Item = &str> {
+    let fill = chunk.last().map(String::as_str);
+    chunk
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::repeat_n(fill, IN_LIST - chunk.len()).flatten())
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS narinfo (
@@ -225,48 +246,44 @@ impl DiskCache {
         }
     }
 
-    /// Fresh entries among `hash_parts` of `cache`, in a few queries.
+    /// Fresh entries among `hash_parts` of `cache`, [`IN_LIST`] hashes per query. Every
+    /// query has the same shape (a short last chunk repeats its last hash, which `IN`
+    /// ignores), so the statement is compiled once: compiling a query with a thousand
+    /// `?` costs more than running it.
     pub fn get_many(&self, cache: &str, hash_parts: &[String]) -> Vec<(String, Entry)> {
         let now = now();
         let conn = self.lock();
-        let mut out = Vec::new();
-        for chunk in hash_parts.chunks(MAX_PARAMS_PER_QUERY) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
-            let sql = format!(
-                "SELECT hash_part, present, narinfo, verified_key, timestamp FROM narinfo \
-                 WHERE cache = ? AND hash_part IN ({placeholders})"
-            );
-            let result = conn.prepare(&sql).and_then(|mut statement| {
-                let params = std::iter::once(cache).chain(chunk.iter().map(String::as_str));
-                let rows = statement.query_map(params_from_iter(params), |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, Option<String>>(3)?,
-                        row.get::<_, i64>(4)?,
-                    ))
-                })?;
-                rows.collect::<Result<Vec<_>, _>>()
-            });
-            match result {
-                Ok(rows) => {
-                    for (hash, present, text, key, timestamp) in rows {
-                        if let Some(entry) = self.decode(present, text, key, timestamp, now) {
+        let result = (|| -> Result<Vec<(String, Entry)>, rusqlite::Error> {
+            let tx = conn.unchecked_transaction()?;
+            let mut out = Vec::new();
+            {
+                let mut statement = tx.prepare_cached(&in_list_query(
+                    "SELECT hash_part, present, narinfo, verified_key, timestamp FROM narinfo \
+                     WHERE cache = ? AND hash_part IN",
+                ))?;
+                for chunk in hash_parts.chunks(IN_LIST) {
+                    let params = std::iter::once(cache).chain(padded(chunk));
+                    let mut rows = statement.query(params_from_iter(params))?;
+                    while let Some(row) = rows.next()? {
+                        let hash = row.get::<_, String>(0)?;
+                        if let Some(entry) =
+                            self.decode(row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, now)
+                        {
                             out.push((hash, entry));
                         }
                     }
                 }
-                Err(error) => {
-                    tracing::warn!(
-                        "cannot read narinfo disk cache '{}': {error}",
-                        self.path.display()
-                    );
-                    break;
-                }
             }
-        }
-        out
+            tx.finish()?;
+            Ok(out)
+        })();
+        result.unwrap_or_else(|error| {
+            tracing::warn!(
+                "cannot read narinfo disk cache '{}': {error}",
+                self.path.display()
+            );
+            Vec::new()
+        })
     }
 
     /// One fresh entry.
@@ -466,6 +483,19 @@ mod tests {
         cache.put_many(&rows).unwrap();
         let hashes: Vec<String> = (0..10_000).map(|i| format!("h{i}")).collect();
         assert_eq!(cache.get_many("https://c", &hashes).len(), 10_000);
+        // A short last chunk (padded with its last hash) and hashes not stored.
+        let mut some: Vec<String> = (0..2_345).map(|i| format!("h{}", i * 3)).collect();
+        some.extend(["missing-1".to_owned(), "missing-2".to_owned()]);
+        let mut got: Vec<String> = cache
+            .get_many("https://c", &some)
+            .into_iter()
+            .map(|(hash, _)| hash)
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = some[..2_345].to_vec();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(cache.get_many("https://c", &[]).is_empty());
     }
 
     #[test]

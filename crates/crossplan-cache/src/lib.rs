@@ -30,6 +30,7 @@ mod keys;
 mod netrc;
 mod retry;
 mod spec;
+mod window;
 
 pub use cache_info::{CacheInfoFile, DEFAULT_PRIORITY, parse_cache_info};
 pub use client::{

@@ -69,6 +69,23 @@ pub struct PathHit {
 pub trait Lookups {
     /// Look `path` up in every substituter until one has it.
     fn lookup(&self, path: StorePath) -> impl Future<Output = PathLookup>;
+    /// The answer to `lookup(path)` if it is at hand without waiting (already in
+    /// memory); `None` means: call `lookup`. A warm run answers nearly every
+    /// lookup here, without a future or a task switch.
+    fn lookup_now(&self, _path: &StorePath) -> Option<PathLookup> {
+        None
+    }
+    /// How many lookups are worth having in flight now, if the source knows
+    /// better than [`Options::jobs`] (e.g. it found the caches fast and lets
+    /// fewer requests run at once); the walk keeps no more than that going.
+    fn capacity(&self) -> Option<usize> {
+        None
+    }
+    /// Whether `lookup_now(path)` would very likely answer: then looking the
+    /// path up ahead of the walk (speculatively) gains nothing.
+    fn at_hand(&self, _path: &StorePath) -> bool {
+        false
+    }
     /// A hint that these paths may be looked up soon (e.g. to load a disk cache in bulk).
     fn preload(&self, _paths: &[StorePath]) -> impl Future<Output = ()> {
         async {}
@@ -199,6 +216,7 @@ pub async fn query_missing<L: Lookups>(
         .collect();
     let graph = store.load_closure(&root_drvs)?;
     tracing::info!(
+        rss_mib = crossplan_store::rss_mib(),
         drvs = graph.drvs.len(),
         elapsed_ms = t0.elapsed().as_millis() as u64,
         "read the derivation closure"
@@ -217,7 +235,7 @@ pub async fn query_missing<L: Lookups>(
     // `isValidPath` would say.
     let mut outputs: Vec<StorePath> = Vec::with_capacity(graph.drvs.len() * 2);
     for info in graph.drvs.values() {
-        outputs.extend(info.outputs.values().flatten().cloned());
+        outputs.extend(info.output_paths().cloned());
     }
     outputs.sort_unstable();
     outputs.dedup();
@@ -230,6 +248,7 @@ pub async fn query_missing<L: Lookups>(
     if opts.use_substitutes && opts.speculate {
         lookups.preload(&outputs).await;
         tracing::info!(
+            rss_mib = crossplan_store::rss_mib(),
             paths = outputs.len(),
             elapsed_ms = t1.elapsed().as_millis() as u64,
             "preloaded the narinfo cache"
@@ -242,6 +261,7 @@ pub async fn query_missing<L: Lookups>(
         })
     })??;
     tracing::info!(
+        rss_mib = crossplan_store::rss_mib(),
         paths = outputs.len(),
         valid = valid_set.len(),
         elapsed_ms = t1.elapsed().as_millis() as u64,
@@ -287,6 +307,7 @@ pub async fn query_missing<L: Lookups>(
     let t2 = std::time::Instant::now();
     walk.run(lookups).await?;
     tracing::info!(
+        rss_mib = crossplan_store::rss_mib(),
         lookups = walk.requested.len(),
         elapsed_ms = t2.elapsed().as_millis() as u64,
         "walked"
@@ -294,6 +315,7 @@ pub async fn query_missing<L: Lookups>(
     let t3 = std::time::Instant::now();
     let answer = walk.answer();
     tracing::info!(
+        rss_mib = crossplan_store::rss_mib(),
         elapsed_ms = t3.elapsed().as_millis() as u64,
         "answer assembled"
     );
@@ -310,7 +332,7 @@ impl<'s> Walk<'s> {
             if !info.substitutes_allowed(self.opts.always_allow_substitutes) {
                 continue;
             }
-            for out in info.outputs.values().flatten() {
+            for out in info.output_paths() {
                 if !self.is_valid(out) && seen.insert(out.clone()) {
                     self.speculative.push_back(out.clone());
                 }
@@ -335,14 +357,36 @@ impl<'s> Walk<'s> {
                 self.check_deferred()?;
                 continue;
             }
-            let jobs = self.opts.jobs.max(1);
+            let jobs = lookups
+                .capacity()
+                .map_or(self.opts.jobs, |c| c.min(self.opts.jobs))
+                .max(1);
             while inflight.len() < jobs {
-                let next = self
-                    .demand
-                    .pop_front()
-                    .or_else(|| self.speculative.pop_front());
-                let Some(path) = next else { break };
-                if !self.requested.insert(path.clone()) {
+                let next = match self.demand.pop_front() {
+                    Some(path) => Some((path, false)),
+                    None => self.speculative.pop_front().map(|path| (path, true)),
+                };
+                let Some((path, speculative)) = next else {
+                    break;
+                };
+                if self.requested.contains(&path) {
+                    continue;
+                }
+                if speculative && lookups.at_hand(&path) {
+                    // Answered at once if the walk ever asks; asking now
+                    // would only do work the walk may not need.
+                    self.progress.lookups_queued.fetch_sub(1, Ordering::Relaxed);
+                    continue;
+                }
+                self.requested.insert(path.clone());
+                if let Some(result) = lookups.lookup_now(&path) {
+                    self.progress.lookups_done.fetch_add(1, Ordering::Relaxed);
+                    self.deliver(path, Arc::new(result));
+                    if !self.queue.is_empty() {
+                        // New requests first: they may demand lookups that
+                        // must go ahead of the speculative ones.
+                        break;
+                    }
                     continue;
                 }
                 inflight.push(Box::pin(async move {
@@ -350,7 +394,10 @@ impl<'s> Walk<'s> {
                     (path, result)
                 }));
             }
-            if self.waiting_on.is_empty() && self.queue.is_empty() {
+            if !self.queue.is_empty() {
+                continue;
+            }
+            if self.waiting_on.is_empty() {
                 // Every question the walk asked is answered; lookups still in
                 // flight were speculative and are dropped (cancelled) here.
                 break;
@@ -397,7 +444,7 @@ impl<'s> Walk<'s> {
             self.unknown.insert(drv);
             return;
         };
-        let known = info.outputs.values().all(Option::is_some);
+        let known = info.outputs.iter().all(|(_, path)| path.is_some());
         let mut invalid: Vec<StorePath> = Vec::new();
         for (name, path) in &info.outputs {
             if let Some(path) = path
@@ -557,8 +604,7 @@ impl<'s> Walk<'s> {
                     name: info.name.clone(),
                     system: info.system.clone(),
                     input_drvs: info
-                        .input_drvs
-                        .keys()
+                        .input_paths()
                         .filter_map(|i| rendered.get(i).cloned())
                         .collect(),
                     required_features: info.required_features.clone(),

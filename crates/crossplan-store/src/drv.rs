@@ -1,7 +1,5 @@
 //! A derivation reduced to what the missing-set walk and the planner need.
 
-use std::collections::BTreeMap;
-
 use nix_derivation::{Derivation, StoreDir, StorePath};
 use serde_json::Value;
 
@@ -12,11 +10,14 @@ pub struct DrvInfo {
     pub name: String,
     /// `system`.
     pub system: String,
-    /// Output name → output path, `None` for floating/deferred/impure outputs
-    /// (content-addressed derivations whose paths are known only after building).
-    pub outputs: BTreeMap<String, Option<StorePath>>,
-    /// Input derivation → the outputs wanted of it.
-    pub input_drvs: BTreeMap<StorePath, Vec<String>>,
+    /// Output name → output path, sorted by name; `None` for floating/deferred/impure
+    /// outputs (content-addressed derivations whose paths are known only after building).
+    /// A sorted list, not a map: derivations have a handful of outputs and inputs, and
+    /// tens of thousands of small B-tree nodes cost more memory and time than the lookups
+    /// they would save.
+    pub outputs: Vec<(String, Option<StorePath>)>,
+    /// Input derivation → the outputs wanted of it, sorted by path.
+    pub input_drvs: Vec<(StorePath, Vec<String>)>,
     /// Whether the derivation is fixed-output (its output is content-addressed).
     pub fixed_output: bool,
     /// `allowSubstitutes` (default true; Nix's `getBoolAttr`).
@@ -37,12 +38,13 @@ impl DrvInfo {
     pub fn parse(bytes: &[u8], name: &str, store_dir: &StoreDir) -> Result<Self, DrvParseError> {
         let drv = Derivation::from_aterm_bytes_in(bytes, name, store_dir.clone())
             .map_err(|e| DrvParseError(e.to_string()))?;
-        let mut outputs = BTreeMap::new();
+        // The parser's maps iterate in key order, so both lists come out sorted.
+        let mut outputs = Vec::with_capacity(drv.outputs().len());
         for (out_name, output) in drv.outputs() {
             let path = output
                 .path_in(store_dir, name, out_name)
                 .map_err(|e| DrvParseError(format!("output '{out_name}': {e}")))?;
-            outputs.insert(out_name.clone(), path);
+            outputs.push((out_name.clone(), path));
         }
         let fixed_output = drv.is_fixed_output().unwrap_or(false);
         let input_drvs = drv
@@ -61,6 +63,25 @@ impl DrvInfo {
             prefer_local_build: attrs.boolean("preferLocalBuild", false),
             required_features: attrs.strings("requiredSystemFeatures"),
         })
+    }
+
+    /// The path of output `name`: `None` when there is no such output, `Some(None)` when
+    /// its path is known only after building.
+    pub fn output(&self, name: &str) -> Option<Option<&StorePath>> {
+        self.outputs
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|i| self.outputs[i].1.as_ref())
+    }
+
+    /// The output paths known before building.
+    pub fn output_paths(&self) -> impl Iterator<Item = &StorePath> {
+        self.outputs.iter().filter_map(|(_, path)| path.as_ref())
+    }
+
+    /// The input derivations.
+    pub fn input_paths(&self) -> impl Iterator<Item = &StorePath> {
+        self.input_drvs.iter().map(|(path, _)| path)
     }
 
     /// Whether substitution may be tried for this derivation's outputs
@@ -133,8 +154,9 @@ mod tests {
         let d = DrvInfo::parse(text.as_bytes(), "t", &StoreDir::default()).unwrap();
         assert_eq!(d.system, "riscv64-linux");
         assert_eq!(d.outputs.len(), 1);
-        assert!(d.outputs["out"].is_some());
-        let wanted: Vec<_> = d.input_drvs.values().cloned().collect();
+        assert!(d.output("out").is_some_and(|p| p.is_some()));
+        assert_eq!(d.output("dev"), None);
+        let wanted: Vec<_> = d.input_drvs.iter().map(|(_, o)| o.clone()).collect();
         assert_eq!(wanted, [vec!["dev".to_owned(), "out".to_owned()]]);
         assert!(!d.allow_substitutes, "\"\" is false, as in Nix");
         assert!(d.substitutes_allowed(true), "always-allow-substitutes wins");

@@ -17,3 +17,13 @@ pub mod store;
 
 pub use error::StoreError;
 pub use nix_derivation::{StoreDir, StorePath};
+
+/// This process's resident set size in MiB (Linux; 0 elsewhere), for the
+/// phase timings in the debug log.
+#[must_use]
+pub fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096 / (1024 * 1024))
+}

@@ -154,25 +154,49 @@ pub fn instantiate(installable: &str, store: &LocalStore) -> Result<StorePath, S
     Ok(path)
 }
 
+/// How many `nix eval` processes run side by side.
+const EVAL_PROCESSES: usize = 4;
+
 /// Resolve command-line roots to requests, instantiating installables (one
-/// Nix process each, run side by side).
+/// Nix process each, a few side by side). Store paths need no process and no
+/// thread.
 pub fn resolve_roots(args: &[String], store: &LocalStore) -> Result<Vec<Request>, StoreError> {
     let roots: Vec<Root> = args
         .iter()
         .map(|a| parse_root(a, store))
         .collect::<Result<_, _>>()?;
-    parallel_map(&roots, "nix eval", |root| match root {
-        Root::Store(req) => Ok(req.clone()),
-        Root::Installable {
-            installable,
-            outputs,
-        } => instantiate(installable, store).map(|drv| Request::Built {
-            drv,
-            outputs: outputs.clone(),
-        }),
-    })
-    .into_iter()
-    .collect()
+    let installables: Vec<(&String, &Outputs)> = roots
+        .iter()
+        .filter_map(|root| match root {
+            Root::Installable {
+                installable,
+                outputs,
+            } => Some((installable, outputs)),
+            Root::Store(_) => None,
+        })
+        .collect();
+    let mut evaluated = Vec::with_capacity(installables.len());
+    for group in installables.chunks(EVAL_PROCESSES) {
+        evaluated.extend(parallel_map(group, "nix eval", |(installable, outputs)| {
+            instantiate(installable, store).map(|drv| Request::Built {
+                drv,
+                outputs: (*outputs).clone(),
+            })
+        }));
+    }
+    let mut evaluated = evaluated.into_iter();
+    roots
+        .into_iter()
+        .map(|root| match root {
+            Root::Store(request) => Ok(request),
+            Root::Installable { .. } => evaluated.next().unwrap_or_else(|| {
+                Err(StoreError::NixOutput {
+                    command: "nix eval".into(),
+                    reason: "an installable was not evaluated".into(),
+                })
+            }),
+        })
+        .collect()
 }
 
 #[cfg(test)]

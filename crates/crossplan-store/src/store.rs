@@ -1,6 +1,7 @@
 //! The local store: reading derivations and asking which paths are valid.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Condvar, Mutex};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::PathBuf;
@@ -17,22 +18,30 @@ use crate::settings::{parallel_map, run_nix};
 /// on Linux) while keeping the number of processes small.
 const VALIDITY_CHUNK: usize = 4000;
 
+/// How many paths one SQL query asks about (SQLite allows 32766 parameters).
+const SQL_CHUNK: usize = 1000;
+
 /// How many threads read `.drv` files. Reading is cheap, parsing a little
 /// less so; more threads than cores buys nothing.
 fn reader_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().min(8))
 }
 
-/// How many paths one SQL query asks about; SQLite allows 32766 parameters.
-const SQL_CHUNK: usize = 2000;
-
 /// The local Nix store (logical directory = physical directory).
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     dir: StoreDir,
     nix_store: PathBuf,
-    /// Nix's database, read directly (read-only) when we may open it.
-    db: Option<PathBuf>,
+    /// Nix's database, read directly (read-only) when we may open it; opened
+    /// once, shared by clones.
+    db: Option<Arc<NixDb>>,
+}
+
+/// A read-only connection to Nix's database, opened on first use.
+#[derive(Debug)]
+struct NixDb {
+    path: PathBuf,
+    conn: Mutex<Option<rusqlite::Connection>>,
 }
 
 /// The derivations reachable from the roots, read from the store.
@@ -56,7 +65,12 @@ impl LocalStore {
         Ok(Self {
             dir,
             nix_store: PathBuf::from("nix-store"),
-            db: local_db(),
+            db: local_db().map(|path| {
+                Arc::new(NixDb {
+                    path,
+                    conn: Mutex::new(None),
+                })
+            }),
         })
     }
 
@@ -107,47 +121,55 @@ impl LocalStore {
     }
 
     /// Read every derivation reachable from `roots` through input derivations,
-    /// level by level, each level on several threads. A root whose file does
-    /// not exist is recorded in [`DrvGraph::missing`]; any other failure is an
+    /// on a few worker threads that share one queue (a thread per level would
+    /// start hundreds of threads on a deep graph). A root whose file does not
+    /// exist is recorded in [`DrvGraph::missing`]; any other failure is an
     /// error (a valid derivation's inputs are valid, so their files exist).
     pub fn load_closure(&self, roots: &[StorePath]) -> Result<DrvGraph, StoreError> {
         let mut graph = DrvGraph::default();
         let mut seen: FxHashSet<StorePath> = FxHashSet::default();
-        let mut level: Vec<StorePath> = Vec::new();
+        let mut start: Vec<StorePath> = Vec::new();
         for root in roots {
             if seen.insert(root.clone()) {
                 let exists = std::path::Path::new(&self.render(root)).exists();
                 if exists {
-                    level.push(root.clone());
+                    start.push(root.clone());
                 } else {
                     graph.missing.push(root.clone());
                 }
             }
         }
+        let queue = ReadQueue {
+            state: Mutex::new(QueueState {
+                pending: start.iter().cloned().collect(),
+                seen,
+                busy: 0,
+                failed: None,
+                done: Vec::new(),
+            }),
+            wake: Condvar::new(),
+        };
         let threads = reader_threads();
-        while !level.is_empty() {
-            let chunk = level.len().div_ceil(threads).max(1);
-            let chunks: Vec<&[StorePath]> = level.chunks(chunk).collect();
-            let results = parallel_map(&chunks, "read derivations", |paths| {
-                paths
-                    .iter()
-                    .map(|p| self.read_drv(p).map(|d| (p.clone(), d)))
-                    .collect::<Result<Vec<_>, _>>()
-            });
-            let mut next = Vec::new();
-            for result in results {
-                for (path, info) in result? {
-                    for input in info.input_drvs.keys() {
-                        if seen.insert(input.clone()) {
-                            next.push(input.clone());
-                        }
-                    }
-                    graph.order.push(path.clone());
-                    graph.drvs.insert(path, Arc::new(info));
-                }
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| queue.work(self));
             }
-            level = next;
+        });
+        let state = queue
+            .state
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(error) = state.failed {
+            return Err(error);
         }
+        if state.busy != 0 || !state.pending.is_empty() {
+            return Err(StoreError::NixOutput {
+                command: "read derivations".into(),
+                reason: "a worker thread panicked".into(),
+            });
+        }
+        graph.drvs = state.done.into_iter().collect();
+        graph.order = breadth_first(&start, &graph.drvs);
         Ok(graph)
     }
 
@@ -165,7 +187,7 @@ impl LocalStore {
                 Err(err) => {
                     tracing::debug!(
                         "reading {} directly failed ({err}); asking nix-store",
-                        db.display()
+                        db.path.display()
                     );
                 }
             }
@@ -174,39 +196,73 @@ impl LocalStore {
     }
 
     /// The same question as Nix's `LocalStore::isValidPathUncached` asks:
-    /// `SELECT … FROM ValidPaths WHERE path = ?`, in batches, on a read-only
-    /// connection. Exact for a local store, also when a daemon owns it.
+    /// `SELECT … FROM ValidPaths WHERE path = ?`, one prepared statement run
+    /// per path inside one read transaction (one consistent snapshot), on a
+    /// read-only connection. Exact for a local store, also when a daemon owns it.
     fn valid_paths_from_db(
         &self,
-        db: &std::path::Path,
+        db: &NixDb,
         paths: &[StorePath],
     ) -> Result<HashSet<StorePath>, rusqlite::Error> {
         use rusqlite::OpenFlags;
-        let conn = rusqlite::Connection::open_with_flags(
-            db,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        // Nix holds write locks only briefly; wait rather than fail.
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut guard = db
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let conn = match guard.take() {
+            Some(conn) => conn,
+            None => {
+                let conn = rusqlite::Connection::open_with_flags(
+                    &db.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                // Nix holds write locks only briefly; wait rather than fail.
+                conn.busy_timeout(std::time::Duration::from_secs(10))?;
+                conn
+            }
+        };
+        let result = self.query_valid(&conn, paths);
+        // Keep the connection for the next batch, unless it just failed.
+        if result.is_ok() {
+            *guard = Some(conn);
+        }
+        result
+    }
+
+    fn query_valid(
+        &self,
+        conn: &rusqlite::Connection,
+        paths: &[StorePath],
+    ) -> Result<HashSet<StorePath>, rusqlite::Error> {
         let rendered: Vec<String> = paths.iter().map(|p| self.render(p)).collect();
-        let mut valid_strings: HashSet<String> = HashSet::with_capacity(rendered.len());
+        let mut found: FxHashSet<String> = FxHashSet::default();
         let tx = conn.unchecked_transaction()?;
-        for chunk in rendered.chunks(SQL_CHUNK) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
-            let sql = format!("SELECT path FROM ValidPaths WHERE path IN ({placeholders})");
-            let mut stmt = tx.prepare(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(chunk.iter()), |row| {
-                row.get::<_, String>(0)
-            })?;
-            for row in rows {
-                valid_strings.insert(row?);
+        {
+            // Every query has the same shape (a short last chunk repeats its
+            // last path, which `IN` ignores), so it is compiled once.
+            let mut sql = String::from("SELECT path FROM ValidPaths WHERE path IN (?");
+            for _ in 1..SQL_CHUNK {
+                sql.push_str(",?");
+            }
+            sql.push(')');
+            let mut stmt = tx.prepare_cached(&sql)?;
+            for chunk in rendered.chunks(SQL_CHUNK) {
+                let fill = chunk.last().map(String::as_str);
+                let params = chunk
+                    .iter()
+                    .map(String::as_str)
+                    .chain(std::iter::repeat_n(fill, SQL_CHUNK - chunk.len()).flatten());
+                let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+                while let Some(row) = rows.next()? {
+                    found.insert(row.get::<_, String>(0)?);
+                }
             }
         }
         tx.finish()?;
         Ok(paths
             .iter()
             .zip(&rendered)
-            .filter(|(_, r)| valid_strings.contains(*r))
+            .filter(|(_, r)| found.contains(*r))
             .map(|(p, _)| p.clone())
             .collect())
     }
@@ -249,6 +305,105 @@ impl LocalStore {
     }
 }
 
+/// The work shared by the threads of [`LocalStore::load_closure`].
+struct ReadQueue {
+    state: Mutex<QueueState>,
+    wake: Condvar,
+}
+
+struct QueueState {
+    /// Derivations found but not yet read.
+    pending: VecDeque<StorePath>,
+    /// Every derivation ever queued.
+    seen: FxHashSet<StorePath>,
+    /// Threads reading a derivation right now (they may queue more).
+    busy: usize,
+    /// The first failure; the other threads stop when they see it.
+    failed: Option<StoreError>,
+    done: Vec<(StorePath, Arc<DrvInfo>)>,
+}
+
+impl ReadQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Take derivations off the queue until there is nothing left to read and
+    /// no other thread can add more.
+    fn work(&self, store: &LocalStore) {
+        let mut state = self.lock();
+        loop {
+            if state.failed.is_some() {
+                break;
+            }
+            let Some(path) = state.pending.pop_front() else {
+                if state.busy == 0 {
+                    break;
+                }
+                state = self
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            };
+            state.busy += 1;
+            drop(state);
+            let read = store.read_drv(&path);
+            state = self.lock();
+            state.busy -= 1;
+            let mut added = false;
+            match read {
+                Ok(info) => {
+                    for input in info.input_paths() {
+                        if !state.seen.contains(input) {
+                            state.seen.insert(input.clone());
+                            state.pending.push_back(input.clone());
+                            added = true;
+                        }
+                    }
+                    state.done.push((path, Arc::new(info)));
+                }
+                Err(error) => {
+                    state.failed.get_or_insert(error);
+                }
+            }
+            // Waiting threads wait for new work, for the end or for a failure.
+            let finished = state.busy == 0 && state.pending.is_empty();
+            if added || finished || state.failed.is_some() {
+                self.wake.notify_all();
+            }
+        }
+        drop(state);
+        self.wake.notify_all();
+    }
+}
+
+/// The derivations of `drvs` in breadth-first order from `start`, each input
+/// in the order its dependant lists it: the order lookups are worth making in.
+fn breadth_first(start: &[StorePath], drvs: &FxHashMap<StorePath, Arc<DrvInfo>>) -> Vec<StorePath> {
+    let mut seen: FxHashSet<&StorePath> = FxHashSet::default();
+    let mut queue: VecDeque<&StorePath> = VecDeque::new();
+    for root in start {
+        if seen.insert(root) {
+            queue.push_back(root);
+        }
+    }
+    let mut order = Vec::with_capacity(drvs.len());
+    while let Some(path) = queue.pop_front() {
+        order.push(path.clone());
+        if let Some(info) = drvs.get(path) {
+            for input in info.input_paths() {
+                if seen.insert(input) {
+                    queue.push_back(input);
+                }
+            }
+        }
+    }
+    order
+}
+
 /// Nix's database of the local store, if this process talks to a local store
 /// (directly or through a daemon on this machine) and the file exists.
 /// `NIX_REMOTE` naming a remote store, or a chroot store, means no.
@@ -267,6 +422,88 @@ fn local_db() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A throwaway store directory holding hand-written derivations.
+    struct FakeStore {
+        dir: tempfile::TempDir,
+        store: LocalStore,
+    }
+
+    impl FakeStore {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let store = LocalStore::new(dir.path().to_str().unwrap())
+                .unwrap()
+                .without_direct_db();
+            Self { dir, store }
+        }
+
+        fn path(&self, n: u32, name: &str) -> String {
+            format!("{}/{n:0>32}-{name}", self.dir.path().display())
+        }
+
+        /// Write derivation `n` (named `d<n>`) with input derivations `inputs`.
+        fn drv(&self, n: u32, inputs: &[u32]) -> StorePath {
+            let name = format!("d{n}");
+            let out = self.path(n + 1000, &name);
+            let mut inputs: Vec<String> = inputs
+                .iter()
+                .map(|i| format!("(\"{}\",[\"out\"])", self.path(*i, &format!("d{i}.drv"))))
+                .collect();
+            inputs.sort();
+            let text = format!(
+                "Derive([(\"out\",\"{out}\",\"\",\"\")],[{}],[],\"x86_64-linux\",\"/bin/sh\",[],\
+                 [(\"name\",\"{name}\"),(\"out\",\"{out}\"),(\"system\",\"x86_64-linux\")])",
+                inputs.join(",")
+            );
+            let file = self.path(n, &format!("{name}.drv"));
+            std::fs::write(&file, text).unwrap();
+            self.store.parse_path(&file).unwrap()
+        }
+    }
+
+    #[test]
+    fn closure_is_read_breadth_first() {
+        let fake = FakeStore::new();
+        let d4 = fake.drv(4, &[]);
+        let d3 = fake.drv(3, &[4]);
+        let d2 = fake.drv(2, &[3]);
+        let d1 = fake.drv(1, &[2, 3]);
+        let gone = fake.store.parse_path(&fake.path(9, "d9.drv")).unwrap();
+        let graph = fake
+            .store
+            .load_closure(&[d1.clone(), gone.clone()])
+            .unwrap();
+        assert_eq!(graph.order, [d1, d2, d3, d4]);
+        assert_eq!(graph.drvs.len(), 4);
+        assert_eq!(graph.missing, [gone]);
+    }
+
+    #[test]
+    fn a_broken_input_is_an_error_naming_it() {
+        let fake = FakeStore::new();
+        // A wide graph, so several threads are busy when the broken one is read.
+        let leaves: Vec<u32> = (10..200).collect();
+        for &leaf in &leaves {
+            fake.drv(leaf, &[]);
+        }
+        fake.drv(2, &leaves);
+        let root = fake.drv(1, &[2, 3]);
+        let broken = fake.path(3, "d3.drv");
+        std::fs::write(&broken, "Derive([(").unwrap();
+        match fake.store.load_closure(std::slice::from_ref(&root)) {
+            Err(StoreError::MalformedDrv { path, .. }) => {
+                assert_eq!(path, PathBuf::from(&broken));
+            }
+            other => panic!("expected MalformedDrv, got {other:?}"),
+        }
+        // An input whose file is missing altogether.
+        std::fs::remove_file(&broken).unwrap();
+        match fake.store.load_closure(&[root]) {
+            Err(StoreError::ReadDrv { path, .. }) => assert_eq!(path, PathBuf::from(&broken)),
+            other => panic!("expected ReadDrv, got {other:?}"),
+        }
+    }
 
     /// The direct database read and `nix-store` must agree, path for path.
     /// Runs only where Nix is installed.
@@ -289,7 +526,8 @@ mod tests {
                     .parse_path(&format!("/nix/store/{}", e.file_name().to_string_lossy()))
                     .ok()
             })
-            .take(300)
+            // More than one query's worth, so the padded last chunk is exercised.
+            .take(SQL_CHUNK * 2 + 300)
             .collect();
         // Add paths that certainly are not valid.
         for i in 0..20 {
