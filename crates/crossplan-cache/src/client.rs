@@ -674,17 +674,43 @@ impl Inner {
     }
 
     /// Cache `index`'s answer for `hash` if memory holds it.
+    ///
+    /// A path memory knows nothing about (not preloaded: e.g. a reference of a fetched
+    /// path) is read from the disk cache right here: one indexed row of a local SQLite
+    /// file takes microseconds, less than handing it to a blocking thread.
     fn memoized_answer(&self, index: usize, hash: &str) -> Option<Answer> {
-        let entry = {
+        let key = memo_key(index, hash);
+        let known = {
             let memo = self.lock_memo();
-            let slot = memo.get(&memo_key(index, hash))?;
-            let entry = slot.entry.clone()?;
-            bump(if slot.from_disk {
-                &self.counters.disk_hits
-            } else {
-                &self.counters.memory_hits
-            });
-            entry
+            match memo.get(&key) {
+                Some(slot) => {
+                    let entry = slot.entry.clone()?;
+                    bump(if slot.from_disk {
+                        &self.counters.disk_hits
+                    } else {
+                        &self.counters.memory_hits
+                    });
+                    Some(entry)
+                }
+                None => None,
+            }
+        };
+        let entry = match known {
+            Some(entry) => entry,
+            None => {
+                let disk = self.disk.as_ref().filter(|disk| !disk.refresh)?;
+                let disk_key = self.caches[index].disk_key.as_ref()?;
+                let stored = disk.get(disk_key, hash);
+                let mut memo = self.lock_memo();
+                let slot = memo.entry(key).or_insert(Slot {
+                    entry: stored,
+                    from_disk: true,
+                    dirty: None,
+                });
+                let entry = slot.entry.clone()?;
+                bump(&self.counters.disk_hits);
+                entry
+            }
         };
         Some(self.answer_from_entry(index, hash, entry))
     }

@@ -243,7 +243,15 @@ pub async fn query_missing<L: Lookups>(
     let check = {
         let store = store.clone();
         let outputs = outputs.clone();
-        tokio::task::spawn_blocking(move || store.valid_paths(&outputs))
+        tokio::task::spawn_blocking(move || {
+            let t = std::time::Instant::now();
+            let valid = store.valid_paths(&outputs);
+            tracing::debug!(
+                elapsed_ms = t.elapsed().as_millis() as u64,
+                "validity query"
+            );
+            valid
+        })
     };
     if opts.use_substitutes && opts.speculate {
         lookups.preload(&outputs).await;
@@ -362,9 +370,15 @@ impl<'s> Walk<'s> {
                 .map_or(self.opts.jobs, |c| c.min(self.opts.jobs))
                 .max(1);
             while inflight.len() < jobs {
+                // Speculative lookups only while the walk waits for the
+                // network anyway: a walk that answers everything from memory
+                // (a warm run) never waits, and needs none of them.
                 let next = match self.demand.pop_front() {
                     Some(path) => Some((path, false)),
-                    None => self.speculative.pop_front().map(|path| (path, true)),
+                    None if !self.waiting_on.is_empty() => {
+                        self.speculative.pop_front().map(|path| (path, true))
+                    }
+                    None => None,
                 };
                 let Some((path, speculative)) = next else {
                     break;
@@ -389,6 +403,11 @@ impl<'s> Walk<'s> {
                     }
                     continue;
                 }
+                tracing::trace!(
+                    path = %self.store.render(&path),
+                    speculative,
+                    "lookup goes out"
+                );
                 inflight.push(Box::pin(async move {
                     let result = lookups.lookup(path.clone()).await;
                     (path, result)

@@ -47,6 +47,25 @@ async fn warm_run_needs_no_requests() {
     assert!(warm.lookup(&path(3)).await.hit.is_some());
     assert!(warm.lookup(&path(70)).await.hit.is_none());
     assert_eq!(server.requests(), sent);
+
+    // Answers without waiting: memory, else the disk row read on the spot; a path
+    // never looked up needs the network.
+    let warm = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    assert!(!warm.is_memoized(&path(4)), "nothing is in memory yet");
+    let now = warm.lookup_memoized(&path(4)).expect("on disk");
+    assert_eq!(now.hit, cold_hits[4]);
+    assert!(warm.is_memoized(&path(4)), "the row read is kept in memory");
+    assert!(
+        warm.lookup_memoized(&path(70))
+            .is_some_and(|l| l.hit.is_none())
+    );
+    assert!(warm.lookup_memoized(&path(200)).is_none());
+    assert!(!warm.is_memoized(&path(200)));
+    assert_eq!(
+        server.requests(),
+        sent,
+        "answers without waiting sent requests"
+    );
 }
 
 #[tokio::test]

@@ -57,6 +57,27 @@ fn oracle_http_caches_many_seeds() {
                 hi.requests(),
                 lo.requests()
             );
+            // Warm: the same answer from the narinfo cache alone, references that
+            // no cache holds included, without a single request.
+            let sent = hi.requests() + lo.requests();
+            let warm = support::status(
+                &t,
+                &format!("{} {}", urls[1], urls[0]),
+                &fx.trusted_keys(Trust::GoodSigs),
+                true,
+                &["--jobs", jobs],
+                xdg.path(),
+            );
+            warm.assert_no_panic();
+            if warm.code != 0 {
+                diffs.push(format!("warm run: exit code {} (expected 0)", warm.code));
+            } else if support::answer(&warm.json()) != cp {
+                diffs.push("warm run: a different answer".into());
+            }
+            let more = hi.requests() + lo.requests() - sent;
+            if more != 0 {
+                diffs.push(format!("warm run sent {more} requests (expected none)"));
+            }
         }
         if !diffs.is_empty() {
             support::fail(&mut fxw, &format!("oracle http seed {seed}"), &diffs, &run);

@@ -163,7 +163,7 @@ pub fn status(
 }
 
 /// crossplan's JSON answer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answer {
     pub build: BTreeSet<String>,
     pub fetch: BTreeSet<String>,
