@@ -432,9 +432,9 @@ impl Substituters {
         result
     }
 
-    /// [`Substituters::lookup`] answered from memory alone (what this run or
-    /// [`Substituters::preload`] already holds), without a task switch; `None` when some
-    /// cache on the way would have to be asked over the network or the disk.
+    /// [`Substituters::lookup`] answered without waiting: from memory (what this run or
+    /// [`Substituters::preload`] already holds) or a row of the disk cache, without a task
+    /// switch; `None` when some cache on the way would have to be asked over the network.
     pub fn lookup_memoized(&self, path: &StorePath) -> Option<Lookup> {
         let inner = &self.inner;
         let hash = hash_part(path);
@@ -628,7 +628,6 @@ impl Inner {
         Ok(info)
     }
 
-    /// What cache `index` says about `hash`: memory, then disk, then the network.
     /// Add cache `index`'s answer to `result`; true when it is the winning hit.
     fn fold(
         &self,
@@ -673,7 +672,7 @@ impl Inner {
         }
     }
 
-    /// Cache `index`'s answer for `hash` if memory holds it.
+    /// Cache `index`'s answer for `hash` if memory or the disk cache holds it.
     ///
     /// A path memory knows nothing about (not preloaded: e.g. a reference of a fetched
     /// path) is read from the disk cache right here: one indexed row of a local SQLite
@@ -715,47 +714,12 @@ impl Inner {
         Some(self.answer_from_entry(index, hash, entry))
     }
 
+    /// What cache `index` says about `hash`: memory or disk, else the network.
     async fn answer(&self, index: usize, hash: &str) -> Answer {
+        if let Some(answer) = self.memoized_answer(index, hash) {
+            return answer;
+        }
         let key = memo_key(index, hash);
-        let mut known_not_on_disk = false;
-        {
-            let memo = self.lock_memo();
-            if let Some(slot) = memo.get(&key) {
-                match &slot.entry {
-                    Some(entry) => {
-                        bump(if slot.from_disk {
-                            &self.counters.disk_hits
-                        } else {
-                            &self.counters.memory_hits
-                        });
-                        let entry = entry.clone();
-                        drop(memo);
-                        return self.answer_from_entry(index, hash, entry);
-                    }
-                    None => known_not_on_disk = true,
-                }
-            }
-        }
-        let cache = &self.caches[index];
-        if !known_not_on_disk
-            && let (Some(disk), Some(disk_key)) = (&self.disk, &cache.disk_key)
-            && !disk.refresh
-        {
-            let (disk, disk_key, owned_hash) = (disk.clone(), disk_key.clone(), hash.to_owned());
-            let stored = tokio::task::spawn_blocking(move || disk.get(&disk_key, &owned_hash))
-                .await
-                .ok()
-                .flatten();
-            if let Some(entry) = stored {
-                bump(&self.counters.disk_hits);
-                self.lock_memo().entry(key).or_insert(Slot {
-                    entry: Some(entry.clone()),
-                    from_disk: true,
-                    dirty: None,
-                });
-                return self.answer_from_entry(index, hash, entry);
-            }
-        }
         let store_dir = self.config.store_dir.clone();
         let fetched = self
             .fetch(index, &format!("{hash}.narinfo"), move |bytes| {

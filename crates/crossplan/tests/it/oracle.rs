@@ -33,14 +33,17 @@ fn oracle_http_caches_many_seeds() {
         let urls = [hi.url(), lo.url()];
         let xdg = tempfile::tempdir().expect("xdg");
         let t: Vec<String> = targets.iter().map(Target::crossplan).collect();
-        let run = support::status(
-            &t,
-            &format!("{} {}", urls[1], urls[0]),
-            &fx.trusted_keys(Trust::GoodSigs),
-            true,
-            &["--jobs", jobs],
-            xdg.path(),
-        );
+        let status = || {
+            support::status(
+                &t,
+                &format!("{} {}", urls[1], urls[0]),
+                &fx.trusted_keys(Trust::GoodSigs),
+                true,
+                &["--jobs", jobs],
+                xdg.path(),
+            )
+        };
+        let run = status();
         run.assert_no_panic();
         let mut diffs = support::check_model_against_nix(fx, Trust::GoodSigs, &nix);
         if run.code != 0 {
@@ -60,14 +63,7 @@ fn oracle_http_caches_many_seeds() {
             // Warm: the same answer from the narinfo cache alone, references that
             // no cache holds included, without a single request.
             let sent = hi.requests() + lo.requests();
-            let warm = support::status(
-                &t,
-                &format!("{} {}", urls[1], urls[0]),
-                &fx.trusted_keys(Trust::GoodSigs),
-                true,
-                &["--jobs", jobs],
-                xdg.path(),
-            );
+            let warm = status();
             warm.assert_no_panic();
             if warm.code != 0 {
                 diffs.push(format!("warm run: exit code {} (expected 0)", warm.code));
