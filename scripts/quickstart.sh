@@ -81,23 +81,9 @@ XDG_CACHE_HOME=$work/xdg-nix nix-store --realise --dry-run "${nix_roots[@]}" \
   exit 1
 }
 t1=$(date +%s.%N)
-python3 - "$work/crossplan.json" "$work/nix.txt" "$t0" "$t1" <<'PY'
-import json, re, sys
-cp = json.load(open(sys.argv[1]))
-section, nix = None, {"build": set(), "fetch": set(), "unknown": set()}
-for line in open(sys.argv[2]):
-    if re.match(r"these \d+ derivations will be built", line): section = "build"
-    elif re.match(r"these \d+ paths will be fetched", line): section = "fetch"
-    elif line.startswith("don't know how to build"): section = "unknown"
-    elif line.startswith("  /") and section: nix[section].add(line.strip())
-    else: section = None
-same = all(set(cp[k]) == nix[k] for k in nix)
-print(f"   Nix ({float(sys.argv[4]) - float(sys.argv[3]):.2f} s): "
-      + ", ".join(f"{len(nix[k])} {k}" for k in nix))
-print(f"   crossplan:      " + ", ".join(f"{len(cp[k])} {k}" for k in nix))
-print("   the answers agree" if same else "   THE ANSWERS DIFFER")
-sys.exit(0 if same else 1)
-PY
+# The testkit's dry-run parser, the one the oracle tests use.
+"$bin/crossplan-drycompare" --nix "$work/nix.txt" --crossplan "$work/crossplan.json" \
+  --seconds "$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$t0" "$t1")"
 
 if [ "${QUICKSTART_ONLINE:-0}" = 1 ]; then
   echo

@@ -288,22 +288,6 @@ pub fn oracle(fx: &Fixture, targets: &[Target], dirs: &[PathBuf; 2], trust: Trus
     nix::dry_run(&t, &opts).expect("nix-store --realise --dry-run")
 }
 
-fn diff_lines(what: &str, nix: &BTreeSet<String>, cp: &BTreeSet<String>, out: &mut Vec<String>) {
-    let only_nix: Vec<&String> = nix.difference(cp).collect();
-    let only_cp: Vec<&String> = cp.difference(nix).collect();
-    if !only_nix.is_empty() || !only_cp.is_empty() {
-        out.push(format!(
-            "{what}: nix {} vs crossplan {}; only Nix ({}): {:?}; only crossplan ({}): {:?}",
-            nix.len(),
-            cp.len(),
-            only_nix.len(),
-            only_nix.iter().take(8).collect::<Vec<_>>(),
-            only_cp.len(),
-            only_cp.iter().take(8).collect::<Vec<_>>()
-        ));
-    }
-}
-
 fn norm_url(u: &str) -> &str {
     u.trim_end_matches('/')
 }
@@ -318,26 +302,16 @@ pub fn compare(
     cp: &Answer,
     urls: &[String; 2],
 ) -> Vec<String> {
-    let mut d = Vec::new();
-    diff_lines("build", &nix.build, &cp.build, &mut d);
-    diff_lines("fetch", &nix.fetch, &cp.fetch, &mut d);
-    diff_lines("unknown", &nix.unknown, &cp.unknown, &mut d);
-    if !nix::mib_matches(cp.download_bytes, &nix.download_mib) {
-        d.push(format!(
-            "download: nix {} MiB, crossplan {} bytes = {} MiB",
-            nix.download_mib,
-            cp.download_bytes,
-            nix::mib(cp.download_bytes)
-        ));
-    }
-    if !nix::mib_matches(cp.nar_bytes, &nix.unpacked_mib) {
-        d.push(format!(
-            "unpacked: nix {} MiB, crossplan {} bytes = {} MiB",
-            nix.unpacked_mib,
-            cp.nar_bytes,
-            nix::mib(cp.nar_bytes)
-        ));
-    }
+    let mut d = nix::differences(
+        nix,
+        &nix::Answer {
+            build: cp.build.clone(),
+            fetch: cp.fetch.clone(),
+            unknown: cp.unknown.clone(),
+            download_bytes: cp.download_bytes,
+            nar_bytes: cp.nar_bytes,
+        },
+    );
     // The model: exact bytes of the priority winners of what crossplan fetches.
     let (dl, nar) = fx.expected_sizes(trust, &cp.fetch);
     if (dl, nar) != (cp.download_bytes, cp.nar_bytes) {
@@ -423,11 +397,11 @@ pub fn compare(
 pub fn check_model_against_nix(fx: &Fixture, trust: Trust, nix: &DryRun) -> Vec<String> {
     let (dl, nar) = fx.expected_sizes(trust, &nix.fetch);
     let mut d = Vec::new();
-    if !nix::mib_matches(dl, &nix.download_mib) || !nix::mib_matches(nar, &nix.unpacked_mib) {
+    if !nix::size_matches(dl, &nix.download) || !nix::size_matches(nar, &nix.unpacked) {
         d.push(format!(
-            "HARNESS: Nix printed {}/{} MiB, the fixture's priority winners of Nix's fetch set give {}/{} MiB",
-            nix.download_mib,
-            nix.unpacked_mib,
+            "HARNESS: Nix printed {}/{}, the fixture's priority winners of Nix's fetch set give {}/{} MiB",
+            nix.download,
+            nix.unpacked,
             nix::mib(dl),
             nix::mib(nar)
         ));
@@ -485,12 +459,12 @@ pub fn oracle_vs_crossplan_file(fxw: &mut Fx, targets: &[Target], trust: Trust, 
         }
         diffs.extend(compare(fx, trust, &nix, &cp, &urls));
         eprintln!(
-            "  nix: build {} fetch {} unknown {} ({} / {} MiB); crossplan {:?}",
+            "  nix: build {} fetch {} unknown {} ({} / {}); crossplan {:?}",
             nix.build.len(),
             nix.fetch.len(),
             nix.unknown.len(),
-            nix.download_mib,
-            nix.unpacked_mib,
+            nix.download,
+            nix.unpacked,
             run.elapsed
         );
     }
