@@ -94,13 +94,16 @@ chroot_registry_access() {
 }
 
 # chroot_env: the environment a command inside starts with: a clean one, plus
-# the certificate variables the host's registries need.
+# the certificate variables the host's registries need, and CI.
 chroot_env() {
   local v out=(HOME=/root PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin:/root/.cargo/bin
     LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive)
   for v in SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE REQUESTS_CA_BUNDLE AWS_CA_BUNDLE NIX_SSL_CERT_FILE CI; do
     [ -n "${!v:-}" ] && out+=("$v=${!v}")
   done
+  # CHROOT_EXTRA_ENV: space-separated NAME=value words for this command only
+  # shellcheck disable=SC2206
+  [ -n "${CHROOT_EXTRA_ENV:-}" ] && out+=($CHROOT_EXTRA_ENV)
   printf '%s\n' "${out[@]}"
 }
 

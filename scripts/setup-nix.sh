@@ -69,8 +69,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Prove it: a one-line derivation must build.
-probe=$(nix-build --no-out-link -E 'derivation { name = "cupcross-setup-probe"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo ok > $out" ]; }' 2>&1) || {
-  echo "setup-nix: Nix cannot build even a trivial derivation: $probe" | head -n 5 >&2
+if ! probe=$(nix-build --no-out-link --option substituters '' \
+  -E 'derivation { name = "cupcross-setup-probe"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo ok > $out" ]; }' 2>&1); then
+  echo "setup-nix: Nix cannot build even a trivial derivation: $(printf '%s' "$probe" | grep -m1 error)" >&2
   exit 1
-}
+fi
+probe=$(printf '%s\n' "$probe" | tail -n1)
 echo "setup-nix: $(nix --version) builds ($probe)"

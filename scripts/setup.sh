@@ -14,6 +14,13 @@ export DEBIAN_FRONTEND=noninteractive
 echo "== setup: Nix"
 bash scripts/setup-nix.sh
 
+echo "== setup: Nix 2.34 (Debian sid, in a chroot) for the second leg of the Nix-facing tests"
+if [ "${CUPCROSS_NIX_SID:-1}" = 0 ]; then
+  echo "setup: skipped (CUPCROSS_NIX_SID=0)"
+else
+  "${SUDO[@]}" bash scripts/nix-sid.sh setup
+fi
+
 echo "== setup: cup (Go, cross compilers, QEMU, Chromium)"
 bash scripts/setup-cup.sh
 
