@@ -76,7 +76,7 @@ chroot_registry_access() {
     printf 'deb %s sid main\n' "$DEBIAN_MIRROR" >"$dir/etc/apt/sources.list"
     ;;
   *)
-    printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s-security %s-security main\n' \
+    printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s %s-security main\n' \
       "$DEBIAN_MIRROR" "$suite" "$DEBIAN_MIRROR" "$suite" "${DEBIAN_MIRROR%/debian}/debian-security" "$suite" \
       >"$dir/etc/apt/sources.list"
     ;;
