@@ -114,8 +114,12 @@ chroot_env() {
 chroot_run() {
   local dir=$1 binds=$2
   shift 2
-  local envs
+  local envs pid rc
   mapfile -t envs < <(chroot_env)
+  # In the background, so that a TERM or INT to this script reaches it too.
+  # unshare --fork ignores INT and TERM while it waits, so it gets KILL; its
+  # child (the namespace's first process) then dies of --kill-child, and
+  # with it every process inside the PID namespace.
   unshare --mount --pid --fork --kill-child --propagation private -- bash -euo pipefail -c '
     dir=$1 binds=$2
     shift 2
@@ -136,5 +140,12 @@ chroot_run() {
       [ "$opt" = ":ro" ] && mount -o remount,bind,ro "$dir$dst"
     done
     exec chroot "$dir" /usr/bin/env -i "$@"
-  ' chroot-run "$dir" "$binds" "${envs[@]}" bash -c "$*"
+  ' chroot-run "$dir" "$binds" "${envs[@]}" bash -c "$*" &
+  pid=$!
+  trap 'kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; trap - INT TERM; kill -INT $$' INT
+  trap 'kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; trap - INT TERM; kill -TERM $$' TERM
+  rc=0
+  wait "$pid" || rc=$?
+  trap - INT TERM
+  return "$rc"
 }
