@@ -9,6 +9,9 @@
 #   - output names: variants that cannot exist are absent; modules, overlays,
 #     boards are there
 #   - nix/targets.json is the only copy of the target table
+#   - every NixOS module under nixpkgs' own lib.evalModules
+#     (nix/tests/modules-eval.nix; needs NIXPKGS_LIB=<nixpkgs.lib>/lib,
+#     skipped without it)
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 #
 #   bash scripts/setup-nix.sh && bash scripts/nix-test.sh
@@ -230,6 +233,68 @@ if [ -n "$rust_files" ]; then
     skip "crossplan does not read nix/targets.json yet"
   fi
 fi
+
+# --- 8. the NixOS modules under nixpkgs' own module system ------------------
+# nix/tests/modules-eval.nix evaluates each of nixosModules with the real
+# nixpkgs lib (lib.evalModules), which the CI cannot fetch: point NIXPKGS_LIB
+# at the lib/ directory of nix-community/nixpkgs.lib. Without it this section
+# is skipped, never passed. Uses only nix-instantiate --eval --strict --json
+# -A/--arg, which every Nix from 2.8 on has.
+modules_eval() {
+  local label=modules-eval
+  if [ -z "${NIXPKGS_LIB:-}" ]; then
+    skip "$label: NIXPKGS_LIB not set"
+    return
+  fi
+  case "$NIXPKGS_LIB" in
+  /*) ;;
+  *)
+    fail "$label: NIXPKGS_LIB=$NIXPKGS_LIB is not an absolute path"
+    return
+    ;;
+  esac
+  if [ ! -f "$NIXPKGS_LIB/modules.nix" ] || [ ! -f "$NIXPKGS_LIB/default.nix" ]; then
+    fail "$label: NIXPKGS_LIB=$NIXPKGS_LIB is not nixpkgs' lib/ directory (no modules.nix); point it at <nixpkgs.lib>/lib"
+    return
+  fi
+  local test=$FLAKE/nix/tests/modules-eval.nix
+  local args=(--eval --strict --json "$test" --arg lib "import $NIXPKGS_LIB")
+  local version count failures nfail names n w
+  version=$(nix-instantiate --eval --expr "(import $NIXPKGS_LIB).version or \"unknown\"" 2>/dev/null | tr -d '"')
+  if ! count=$(nix-instantiate "${args[@]}" -A count 2>"$WORK/modules.err") ||
+    ! failures=$(nix-instantiate "${args[@]}" -A failures 2>"$WORK/modules.err"); then
+    fail "$label: evaluation failed: $(head -c 800 "$WORK/modules.err")"
+    return
+  fi
+  nfail=$(nix-instantiate --eval --expr "builtins.length (builtins.fromJSON ''$failures'')")
+  passed=$((passed + count - nfail))
+  failed=$((failed + nfail))
+  if [ "$nfail" -eq 0 ]; then
+    echo "ok   - $label: $count tests with nixpkgs lib $version"
+  else
+    echo "FAIL - $label: $nfail of $count failed (nixpkgs lib $version):"
+    echo "$failures"
+  fi
+  # Bad values: each must stop evaluation with a message naming the option.
+  names=$(nix-instantiate "${args[@]}" -A errorNames 2>/dev/null | tr -d '[]"' | tr ',' ' ')
+  [ -n "$names" ] || fail "$label: no error cases found"
+  for n in $names; do
+    if nix-instantiate "${args[@]}" -A "errors.$n.value" >/dev/null 2>"$WORK/modules.err"; then
+      fail "$label: $n: expected an error, evaluation succeeded"
+      continue
+    fi
+    local missing=""
+    for w in $(nix-instantiate "${args[@]}" -A "errors.$n.mentions" | tr -d '[]"' | tr ',' ' '); do
+      grep -qF -- "$w" "$WORK/modules.err" || missing="$missing $w"
+    done
+    if [ -n "$missing" ]; then
+      fail "$label: $n: error does not mention$missing: $(grep -m1 'error' "$WORK/modules.err")"
+    else
+      pass "$label: $n fails: $(grep -m1 -o 'error: .*' "$WORK/modules.err" | cut -c1-150)"
+    fi
+  done
+}
+modules_eval
 
 echo
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
