@@ -9,9 +9,10 @@
 #   - output names: variants that cannot exist are absent; modules, overlays,
 #     boards are there
 #   - nix/targets.json is the only copy of the target table
-#   - every NixOS module under nixpkgs' own lib.evalModules
-#     (nix/tests/modules-eval.nix; needs NIXPKGS_LIB=<nixpkgs.lib>/lib,
-#     skipped without it)
+#   - every NixOS module under nixpkgs' own lib.evalModules, and the gcc
+#     variants against lib.systems (nix/tests/{modules,systems}-eval.nix;
+#     need NIXPKGS_LIB=<nixpkgs.lib>/lib, skipped without it)
+#   - which gcc variants each build host gets
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 #
 #   bash scripts/setup-nix.sh && bash scripts/nix-test.sh
@@ -234,14 +235,15 @@ if [ -n "$rust_files" ]; then
   fi
 fi
 
-# --- 8. the NixOS modules under nixpkgs' own module system ------------------
+# --- 8. nixpkgs-facing logic under nixpkgs' own lib ------------------------
 # nix/tests/modules-eval.nix evaluates each of nixosModules with the real
-# nixpkgs lib (lib.evalModules), which the CI cannot fetch: point NIXPKGS_LIB
-# at the lib/ directory of nix-community/nixpkgs.lib. Without it this section
-# is skipped, never passed. Uses only nix-instantiate --eval --strict --json
-# -A/--arg, which every Nix from 2.8 on has.
-modules_eval() {
-  local label=modules-eval
+# nixpkgs lib (lib.evalModules); nix/tests/systems-eval.nix checks the gcc
+# variants against lib.systems. CI cannot fetch nixpkgs: point NIXPKGS_LIB at
+# the lib/ directory of nix-community/nixpkgs.lib. Without it these are
+# skipped, never passed. Uses only nix-instantiate --eval --strict --json
+# with -A/--arg, which every Nix from 2.8 on has.
+nixpkgs_lib_test() { # label, test file under nix/tests
+  local label=$1 test=$FLAKE/nix/tests/$2
   if [ -z "${NIXPKGS_LIB:-}" ]; then
     skip "$label: NIXPKGS_LIB not set"
     return
@@ -257,13 +259,12 @@ modules_eval() {
     fail "$label: NIXPKGS_LIB=$NIXPKGS_LIB is not nixpkgs' lib/ directory (no modules.nix); point it at <nixpkgs.lib>/lib"
     return
   fi
-  local test=$FLAKE/nix/tests/modules-eval.nix
   local args=(--eval --strict --json "$test" --arg lib "import $NIXPKGS_LIB")
-  local version count failures nfail names n w
+  local version count failures nfail names n w missing
   version=$(nix-instantiate --eval --expr "(import $NIXPKGS_LIB).version or \"unknown\"" 2>/dev/null | tr -d '"')
-  if ! count=$(nix-instantiate "${args[@]}" -A count 2>"$WORK/modules.err") ||
-    ! failures=$(nix-instantiate "${args[@]}" -A failures 2>"$WORK/modules.err"); then
-    fail "$label: evaluation failed: $(head -c 800 "$WORK/modules.err")"
+  if ! count=$(nix-instantiate "${args[@]}" -A count 2>"$WORK/nixpkgs-lib.err") ||
+    ! failures=$(nix-instantiate "${args[@]}" -A failures 2>"$WORK/nixpkgs-lib.err"); then
+    fail "$label: evaluation failed: $(head -c 800 "$WORK/nixpkgs-lib.err")"
     return
   fi
   nfail=$(nix-instantiate --eval --expr "builtins.length (builtins.fromJSON ''$failures'')")
@@ -275,26 +276,52 @@ modules_eval() {
     echo "FAIL - $label: $nfail of $count failed (nixpkgs lib $version):"
     echo "$failures"
   fi
-  # Bad values: each must stop evaluation with a message naming the option.
+  # Bad values: each must stop evaluation with a message naming the option
+  # (or output) and the value.
   names=$(nix-instantiate "${args[@]}" -A errorNames 2>/dev/null | tr -d '[]"' | tr ',' ' ')
   [ -n "$names" ] || fail "$label: no error cases found"
   for n in $names; do
-    if nix-instantiate "${args[@]}" -A "errors.$n.value" >/dev/null 2>"$WORK/modules.err"; then
+    if nix-instantiate "${args[@]}" -A "errors.$n.value" >/dev/null 2>"$WORK/nixpkgs-lib.err"; then
       fail "$label: $n: expected an error, evaluation succeeded"
       continue
     fi
-    local missing=""
+    missing=""
     for w in $(nix-instantiate "${args[@]}" -A "errors.$n.mentions" | tr -d '[]"' | tr ',' ' '); do
-      grep -qF -- "$w" "$WORK/modules.err" || missing="$missing $w"
+      grep -qF -- "$w" "$WORK/nixpkgs-lib.err" || missing="$missing $w"
     done
     if [ -n "$missing" ]; then
-      fail "$label: $n: error does not mention$missing: $(grep -m1 'error' "$WORK/modules.err")"
+      fail "$label: $n: error does not mention$missing: $(grep -m1 'error' "$WORK/nixpkgs-lib.err")"
     else
-      pass "$label: $n fails: $(grep -m1 -o 'error: .*' "$WORK/modules.err" | cut -c1-150)"
+      pass "$label: $n fails: $(grep -m1 -o 'error: .*' "$WORK/nixpkgs-lib.err" | cut -c1-150)"
     fi
   done
 }
-modules_eval
+nixpkgs_lib_test modules-eval modules-eval.nix
+nixpkgs_lib_test systems-eval systems-eval.nix
+
+# The gcc variants each build host gets (names only, no nixpkgs needed): cup
+# in every gcc version on both hosts; no gccN set for a target whose
+# pkgsCross set is native on the host (aarch64 on aarch64-linux).
+gcc_names() {
+  local out
+  out=$("${NIX[@]}" eval --json --impure --expr "let f = builtins.getFlake \"$REF\"; in {
+      armSets = builtins.attrNames f.legacyPackages.aarch64-linux.gcc13.cross;
+      x86Sets = builtins.attrNames f.legacyPackages.x86_64-linux.gcc13.cross;
+      armCup = builtins.filter (n: builtins.match \"cup-aarch64-cross-gcc[0-9]+\" n != null) (builtins.attrNames f.packages.aarch64-linux);
+    }" 2>"$WORK/gcc.err") || {
+    fail "gcc variant names: $(head -c 400 "$WORK/gcc.err")"
+    return
+  }
+  if [ "$(nix-instantiate --eval --expr "let o = builtins.fromJSON ''$out''; in
+      !(builtins.elem \"aarch64\" o.armSets) && builtins.elem \"riscv64\" o.armSets
+      && builtins.elem \"aarch64\" o.x86Sets
+      && o.armCup == [ \"cup-aarch64-cross-gcc13\" \"cup-aarch64-cross-gcc14\" \"cup-aarch64-cross-gcc15\" ]")" = true ]; then
+    pass "gcc variants: cup-aarch64-cross-gcc13/14/15 on aarch64-linux; no legacyPackages gccN set for a target native on the host"
+  else
+    fail "gcc variant names: $out"
+  fi
+}
+gcc_names
 
 echo
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
