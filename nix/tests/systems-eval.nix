@@ -107,6 +107,34 @@ let
 
   throws = v: !(builtins.tryEval (builtins.deepSeq v v)).success;
 
+  # What `stdenv.hostPlatform.emulator buildPackages` (nix/checks.nix,
+  # nix/cross-shell.nix) picks for each target, from nixpkgs' own
+  # lib/systems/default.nix; `pkgs` has only what selectEmulator reads.
+  emulatorOn =
+    host: t:
+    let
+      pkgs = {
+        stdenv.hostPlatform = lib.systems.elaborate host;
+        qemu-user = "QEMU";
+        winePackagesFor = _: { minimal = "WINE"; };
+        writeShellScriptBin = name: _: {
+          type = "derivation";
+          inherit name;
+          outPath = "EXEC";
+          meta.mainProgram = name;
+        };
+      };
+      platform = lib.systems.elaborate (
+        lib.systems.examples.${t.pkgsCross} // lib.optionalAttrs t.static { isStatic = true; }
+      );
+    in
+    {
+      "QEMU/bin/qemu-${platform.qemuArch}" = platform.qemuArch;
+      "WINE/bin/wine" = "wine";
+      "EXEC/bin/exec" = "native";
+    }
+    .${platform.emulator pkgs};
+
   tests = {
     testCrossSetIsNativeMatchesNixpkgs = {
       expr = builtins.concatMap (
@@ -127,6 +155,32 @@ let
         [ ]
         [ "aarch64" ]
       ];
+    };
+
+    # nix/targets.json's `qemu` says how an x86_64 host runs each target.
+    testQemuFieldIsNixpkgsEmulatorOnX86 = {
+      expr = builtins.filter (n: emulatorOn "x86_64-linux" targets.${n} != targets.${n}.qemu) (
+        builtins.attrNames withCross
+      );
+      expected = [ ];
+    };
+    testEmulatorsOnAarch64 = {
+      expr = builtins.mapAttrs (_: emulatorOn "aarch64-linux") withCross;
+      expected = {
+        aarch64 = "native";
+        aarch64-musl = "native";
+        armv6l = "arm";
+        armv7l = "arm";
+        # nix/checks.nix runs neither off x86_64: qemu-i386 crashes Go
+        # binaries, and nixpkgs' wine is x86 only.
+        i686 = "i386";
+        windows = "wine";
+        loongarch64 = "loongarch64";
+        ppc64le = "ppc64le";
+        riscv64 = "riscv64";
+        s390x = "s390x";
+        x86_64-musl = "x86_64";
+      };
     };
 
     testCupVariantsOnBothHosts = {
