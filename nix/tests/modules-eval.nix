@@ -2,8 +2,7 @@
 # (`lib.evalModules` of the real nixpkgs lib), in the situations users hit.
 #
 # nixpkgs itself cannot be fetched here, but its `lib` is small. Bring in
-# nix-community/nixpkgs.lib (not committed; DEVELOPERS.md / docs/flake.md say
-# how) and run:
+# nix-community/nixpkgs.lib (not committed; docs/flake.md says how) and run:
 #
 #   NIXPKGS_LIB=/path/to/nixpkgs.lib/lib bash scripts/nix-test.sh
 #   nix-instantiate --eval --strict --json nix/tests/modules-eval.nix \
