@@ -13,6 +13,8 @@
 #     variants against lib.systems (nix/tests/{modules,systems}-eval.nix;
 #     need NIXPKGS_LIB=<nixpkgs.lib>/lib, skipped without it)
 #   - which gcc variants each build host gets
+#   - nix/lib gives the same values under two Nix versions (LIB_SNAPSHOT_TO
+#     under one, LIB_SNAPSHOT_FROM under the other; skipped otherwise)
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 #
 #   bash scripts/setup-nix.sh && bash scripts/nix-test.sh
@@ -322,6 +324,37 @@ gcc_names() {
   fi
 }
 gcc_names
+
+# nix/lib under two Nix versions: the values of nix/tests/lib-snapshot.nix
+# (every function of nix/lib over every input the repository has). Run this
+# script under one Nix with LIB_SNAPSHOT_TO=<file>, then under the other with
+# LIB_SNAPSHOT_FROM=<that file>; without LIB_SNAPSHOT_FROM it is skipped.
+lib_snapshot() {
+  local label="lib-snapshot" v
+  v=$(nix --version | awk '{print $3}')
+  if ! nix-instantiate --eval --strict --json "$FLAKE/nix/tests/lib-snapshot.nix" >"$WORK/snapshot.json" 2>"$WORK/snapshot.err"; then
+    fail "$label: evaluation under Nix $v failed: $(head -c 400 "$WORK/snapshot.err")"
+    return
+  fi
+  if [ -n "${LIB_SNAPSHOT_TO:-}" ]; then
+    cp "$WORK/snapshot.json" "$LIB_SNAPSHOT_TO" && echo "     $label: wrote nix/lib's values under Nix $v to $LIB_SNAPSHOT_TO"
+  fi
+  if [ -z "${LIB_SNAPSHOT_FROM:-}" ]; then
+    skip "$label: LIB_SNAPSHOT_FROM not set (nothing from another Nix to compare with)"
+    return
+  fi
+  if [ ! -r "$LIB_SNAPSHOT_FROM" ]; then
+    fail "$label: LIB_SNAPSHOT_FROM=$LIB_SNAPSHOT_FROM is not readable; write it with LIB_SNAPSHOT_TO under the other Nix"
+    return
+  fi
+  if [ "$(nix-instantiate --eval --expr "builtins.fromJSON (builtins.readFile $LIB_SNAPSHOT_FROM) == builtins.fromJSON (builtins.readFile $WORK/snapshot.json)" 2>&1)" = true ]; then
+    pass "$label: nix/lib gives Nix $v the same values as $LIB_SNAPSHOT_FROM"
+  else
+    cp "$WORK/snapshot.json" "${LIB_SNAPSHOT_FROM}.nix-$v"
+    fail "$label: nix/lib's values under Nix $v differ from $LIB_SNAPSHOT_FROM (this Nix's values: ${LIB_SNAPSHOT_FROM}.nix-$v)"
+  fi
+}
+lib_snapshot
 
 echo
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
