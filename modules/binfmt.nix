@@ -22,10 +22,12 @@ let
     mkDefault
     mkEnableOption
     mkIf
+    mkMerge
     mkOption
     types
     ;
   cfg = config.cupcross.binfmt;
+  hostSystem = pkgs.stdenv.hostPlatform.system;
   targetNames = builtins.attrNames cupLib.targets;
 in
 {
@@ -72,19 +74,29 @@ in
       '';
     };
 
+    # Read-only, so no `default`: nixpkgs' lib/modules.nix counts a default
+    # as one definition (and a `mkIf` as one even when its condition is
+    # false), and a read-only option must have exactly one. The single
+    # definition is below, outside `mkIf`, so the value is [ ] when off.
     systems = mkOption {
       type = types.listOf types.str;
       readOnly = true;
-      default = [ ];
-      description = "The systems this module emulates (computed from the options above).";
+      description = "The systems this module emulates (computed from the options above; [ ] when disabled).";
     };
   };
 
-  config = mkIf cfg.enable {
-    cupcross.binfmt.systems =
-      cupLib.binfmtSystemsFor pkgs.stdenv.hostPlatform.system cfg.targets
-      ++ builtins.filter (s: s != pkgs.stdenv.hostPlatform.system) cfg.extraSystems;
-    boot.binfmt.emulatedSystems = cfg.systems;
-    boot.binfmt.preferStaticEmulators = mkDefault cfg.preferStaticEmulators;
-  };
+  config = mkMerge [
+    {
+      cupcross.binfmt.systems =
+        if cfg.enable then
+          cupLib.binfmtSystemsFor hostSystem cfg.targets
+          ++ builtins.filter (s: s != hostSystem) cfg.extraSystems
+        else
+          [ ];
+    }
+    (mkIf cfg.enable {
+      boot.binfmt.emulatedSystems = cfg.systems;
+      boot.binfmt.preferStaticEmulators = mkDefault cfg.preferStaticEmulators;
+    })
+  ];
 }

@@ -5,6 +5,9 @@
 #                                         under its emulator (QEMU; wine for
 #                                         Windows; natively for musl64, i686)
 #   nixos-binfmt, nixos-cup               NixOS VM tests (nix/tests/*-vm.nix)
+#   gcc-variants                          every cup-<t>-cross-gccN and
+#                                         legacyPackages gccN set is built by
+#                                         gcc N (evaluated, nothing built)
 #   package-<name>, devShell-<name>       everything builds
 # Emulated variants are left out: they need binfmt or a remote builder of the
 # target's system, which `nix flake check` cannot assume.
@@ -67,6 +70,8 @@ ctx.crossplanBuild.checks
       riscv64Cup = packages.cup-riscv64-cross;
     }
   );
+  gcc-variants = import ./gcc-variants-check.nix { inherit (pkgs) runCommand; } system ctx.gccVariants.claims;
+
   nixos-cup = pkgs.testers.runNixOSTest (
     import ./tests/cup-service-vm.nix { inherit (ctx.inputs.self.nixosModules) cup; }
   );

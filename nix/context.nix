@@ -51,8 +51,9 @@ let
     "15"
   ];
 
-  # A separate nixpkgs per gcc version: overlays/gcc.nix swaps the compiler of
-  # cross stdenvs only, and only in this set, never in `pkgs`.
+  # A separate nixpkgs per gcc version for legacyPackages.gccN: overlays/gcc.nix
+  # swaps the compiler of cross stdenvs only, and only in this set, never in
+  # `pkgs`. cup's own gcc variants do not use them (nix/gcc-variants.nix).
   gccSets = builtins.listToAttrs (
     map (v: {
       name = v;
@@ -62,6 +63,9 @@ let
       };
     }) gccVersions
   );
+
+  crossTargets = has "cross";
+  crossSets = builtins.mapAttrs (_: crossSetOf pkgs) crossTargets;
 
   craneLib = import ./crane-lib.nix { inherit crane fenix; } pkgs;
   ctx = {
@@ -80,9 +84,19 @@ let
       gccSets
       craneLib
       ;
-    crossTargets = has "cross";
+    inherit crossTargets crossSets;
     emulatedTargets = has "emulated";
-    crossSets = builtins.mapAttrs (_: crossSetOf pkgs) (has "cross");
+    gccVariants = import ./gcc-variants.nix {
+      inherit
+        cupLib
+        system
+        crossTargets
+        crossSets
+        crossSetOf
+        gccSets
+        filterAttrs
+        ;
+    };
     emulatedSets = builtins.mapAttrs (_: emulatedSetOf) (has "emulated");
     rustDevToolchain = fenix.packages.${system}.stable.withComponents [
       "cargo"

@@ -4,27 +4,16 @@
 #   emulated.<t>       the target's native package set
 #   gcc<N>.cross.<t>   the same cross sets from a separate nixpkgs whose cross
 #                      compiler is gcc N (overlays/gcc.nix); the global set keeps
-#                      its default gcc and its cache hits.
+#                      its default gcc and its cache hits. Targets whose
+#                      pkgsCross set is native on this host are absent
+#                      (nix/gcc-variants.nix).
 # Names are built with builtins only (see nix/context.nix).
 ctx:
 let
-  inherit (ctx)
-    crossSets
-    emulatedSets
-    gccSets
-    crossTargets
-    crossSetOf
-    ;
+  inherit (ctx) crossSets emulatedSets gccVariants;
 in
 {
   cross = crossSets;
   emulated = emulatedSets;
 }
-// builtins.listToAttrs (
-  map (v: {
-    name = "gcc${v}";
-    value = {
-      cross = builtins.mapAttrs (_: crossSetOf gccSets.${v}) crossTargets;
-    };
-  }) (builtins.attrNames gccSets)
-)
+// gccVariants.legacyPackages

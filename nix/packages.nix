@@ -4,7 +4,7 @@
 #                       remote builder of that system does the build)
 #   cup-<t>-purego      host Go, CGO_ENABLED=0
 #   cup-<t>             whichever nix/strategy.json chooses (lib.strategies)
-#   cup-<t>-cross-gccN  cross with gcc N (see nix/legacy-packages.nix)
+#   cup-<t>-cross-gccN  cross, cup compiled by gcc N (nix/gcc-variants.nix)
 # A variant not listed in the target's `strategies` is absent, never broken.
 # Names are built with builtins only (see nix/context.nix); values are lazy.
 ctx:
@@ -15,9 +15,7 @@ let
     targets
     crossSets
     emulatedSets
-    crossTargets
-    gccSets
-    crossSetOf
+    gccVariants
     ;
   cupPackage = ../cup/package.nix;
 
@@ -44,16 +42,9 @@ let
       value = v.${s};
     }) target.strategies
   ) (builtins.attrNames targets);
-
-  perGcc = builtins.concatMap (
-    v:
-    map (name: {
-      name = "cup-${name}-cross-gcc${v}";
-      value = (crossSetOf gccSets.${v} targets.${name}).callPackage cupPackage { };
-    }) (builtins.attrNames crossTargets)
-  ) (builtins.attrNames gccSets);
 in
-builtins.listToAttrs (perTarget ++ perGcc)
+builtins.listToAttrs perTarget
+// gccVariants.packages
 // rec {
   cup = pkgs.callPackage cupPackage { };
   crossplan = ctx.crossplanBuild.crossplan;

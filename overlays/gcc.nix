@@ -8,6 +8,13 @@
 # only in the stage whose target differs from its host, i.e. the cross
 # compiler; native stdenvs and their cache hits stay as they are.
 #
+# It changes nothing in a pkgsCross set that is native on the build host
+# (nixpkgs makes a crossSystem that lib.systems.equals the local system
+# native, pkgs/top-level/default.nix): pkgsCross.aarch64-multiplatform on
+# aarch64-linux keeps the default gcc. legacyPackages.<system>.gccN leaves
+# such targets out, and cup's own gcc variants use gccNStdenv instead
+# (nix/gcc-variants.nix); checks.<system>.gcc-variants proves both.
+#
 # Apply it to a separate nixpkgs only (nix/context.nix does): in the global
 # set every cross package would rebuild.
 version: final: prev: {

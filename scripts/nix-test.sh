@@ -9,6 +9,12 @@
 #   - output names: variants that cannot exist are absent; modules, overlays,
 #     boards are there
 #   - nix/targets.json is the only copy of the target table
+#   - every NixOS module under nixpkgs' own lib.evalModules, and the gcc
+#     variants against lib.systems (nix/tests/{modules,systems}-eval.nix;
+#     need NIXPKGS_LIB=<nixpkgs.lib>/lib, skipped without it)
+#   - which gcc variants each build host gets
+#   - nix/lib gives the same values under two Nix versions (LIB_SNAPSHOT_TO
+#     under one, LIB_SNAPSHOT_FROM under the other; skipped otherwise)
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 #
 #   bash scripts/setup-nix.sh && bash scripts/nix-test.sh
@@ -230,6 +236,125 @@ if [ -n "$rust_files" ]; then
     skip "crossplan does not read nix/targets.json yet"
   fi
 fi
+
+# --- 8. nixpkgs-facing logic under nixpkgs' own lib ------------------------
+# nix/tests/modules-eval.nix evaluates each of nixosModules with the real
+# nixpkgs lib (lib.evalModules); nix/tests/systems-eval.nix checks the gcc
+# variants against lib.systems. CI cannot fetch nixpkgs: point NIXPKGS_LIB at
+# the lib/ directory of nix-community/nixpkgs.lib. Without it these are
+# skipped, never passed. Uses only nix-instantiate --eval --strict --json
+# with -A/--arg, which every Nix from 2.8 on has.
+nixpkgs_lib_test() { # label, test file under nix/tests
+  local label=$1 test=$FLAKE/nix/tests/$2
+  if [ -z "${NIXPKGS_LIB:-}" ]; then
+    skip "$label: NIXPKGS_LIB not set"
+    return
+  fi
+  case "$NIXPKGS_LIB" in
+  /*) ;;
+  *)
+    fail "$label: NIXPKGS_LIB=$NIXPKGS_LIB is not an absolute path"
+    return
+    ;;
+  esac
+  if [ ! -f "$NIXPKGS_LIB/modules.nix" ] || [ ! -f "$NIXPKGS_LIB/default.nix" ]; then
+    fail "$label: NIXPKGS_LIB=$NIXPKGS_LIB is not nixpkgs' lib/ directory (no modules.nix); point it at <nixpkgs.lib>/lib"
+    return
+  fi
+  local args=(--eval --strict --json "$test" --arg lib "import $NIXPKGS_LIB")
+  local version count failures nfail names n w missing
+  version=$(nix-instantiate --eval --expr "(import $NIXPKGS_LIB).version or \"unknown\"" 2>/dev/null | tr -d '"')
+  if ! count=$(nix-instantiate "${args[@]}" -A count 2>"$WORK/nixpkgs-lib.err") ||
+    ! failures=$(nix-instantiate "${args[@]}" -A failures 2>"$WORK/nixpkgs-lib.err"); then
+    fail "$label: evaluation failed: $(head -c 800 "$WORK/nixpkgs-lib.err")"
+    return
+  fi
+  nfail=$(nix-instantiate --eval --expr "builtins.length (builtins.fromJSON ''$failures'')")
+  passed=$((passed + count - nfail))
+  failed=$((failed + nfail))
+  if [ "$nfail" -eq 0 ]; then
+    echo "ok   - $label: $count tests with nixpkgs lib $version"
+  else
+    echo "FAIL - $label: $nfail of $count failed (nixpkgs lib $version):"
+    echo "$failures"
+  fi
+  # Bad values: each must stop evaluation with a message naming the option
+  # (or output) and the value.
+  names=$(nix-instantiate "${args[@]}" -A errorNames 2>/dev/null | tr -d '[]"' | tr ',' ' ')
+  [ -n "$names" ] || fail "$label: no error cases found"
+  for n in $names; do
+    if nix-instantiate "${args[@]}" -A "errors.$n.value" >/dev/null 2>"$WORK/nixpkgs-lib.err"; then
+      fail "$label: $n: expected an error, evaluation succeeded"
+      continue
+    fi
+    missing=""
+    for w in $(nix-instantiate "${args[@]}" -A "errors.$n.mentions" | tr -d '[]"' | tr ',' ' '); do
+      grep -qF -- "$w" "$WORK/nixpkgs-lib.err" || missing="$missing $w"
+    done
+    if [ -n "$missing" ]; then
+      fail "$label: $n: error does not mention$missing: $(grep -m1 'error' "$WORK/nixpkgs-lib.err")"
+    else
+      pass "$label: $n fails: $(grep -m1 -o 'error: .*' "$WORK/nixpkgs-lib.err" | cut -c1-150)"
+    fi
+  done
+}
+nixpkgs_lib_test modules-eval modules-eval.nix
+nixpkgs_lib_test systems-eval systems-eval.nix
+
+# The gcc variants each build host gets (names only, no nixpkgs needed): cup
+# in every gcc version on both hosts; no gccN set for a target whose
+# pkgsCross set is native on the host (aarch64 on aarch64-linux).
+gcc_names() {
+  local out
+  out=$("${NIX[@]}" eval --json --impure --expr "let f = builtins.getFlake \"$REF\"; in {
+      armSets = builtins.attrNames f.legacyPackages.aarch64-linux.gcc13.cross;
+      x86Sets = builtins.attrNames f.legacyPackages.x86_64-linux.gcc13.cross;
+      armCup = builtins.filter (n: builtins.match \"cup-aarch64-cross-gcc[0-9]+\" n != null) (builtins.attrNames f.packages.aarch64-linux);
+    }" 2>"$WORK/gcc.err") || {
+    fail "gcc variant names: $(head -c 400 "$WORK/gcc.err")"
+    return
+  }
+  if [ "$(nix-instantiate --eval --expr "let o = builtins.fromJSON ''$out''; in
+      !(builtins.elem \"aarch64\" o.armSets) && builtins.elem \"riscv64\" o.armSets
+      && builtins.elem \"aarch64\" o.x86Sets
+      && o.armCup == [ \"cup-aarch64-cross-gcc13\" \"cup-aarch64-cross-gcc14\" \"cup-aarch64-cross-gcc15\" ]")" = true ]; then
+    pass "gcc variants: cup-aarch64-cross-gcc13/14/15 on aarch64-linux; no legacyPackages gccN set for a target native on the host"
+  else
+    fail "gcc variant names: $out"
+  fi
+}
+gcc_names
+
+# nix/lib under two Nix versions: the values of nix/tests/lib-snapshot.nix
+# (every function of nix/lib over every input the repository has). Run this
+# script under one Nix with LIB_SNAPSHOT_TO=<file>, then under the other with
+# LIB_SNAPSHOT_FROM=<that file>; without LIB_SNAPSHOT_FROM it is skipped.
+lib_snapshot() {
+  local label="lib-snapshot" v
+  v=$(nix --version | awk '{print $3}')
+  if ! nix-instantiate --eval --strict --json "$FLAKE/nix/tests/lib-snapshot.nix" >"$WORK/snapshot.json" 2>"$WORK/snapshot.err"; then
+    fail "$label: evaluation under Nix $v failed: $(head -c 400 "$WORK/snapshot.err")"
+    return
+  fi
+  if [ -n "${LIB_SNAPSHOT_TO:-}" ]; then
+    cp "$WORK/snapshot.json" "$LIB_SNAPSHOT_TO" && echo "     $label: wrote nix/lib's values under Nix $v to $LIB_SNAPSHOT_TO"
+  fi
+  if [ -z "${LIB_SNAPSHOT_FROM:-}" ]; then
+    skip "$label: LIB_SNAPSHOT_FROM not set (nothing from another Nix to compare with)"
+    return
+  fi
+  if [ ! -r "$LIB_SNAPSHOT_FROM" ]; then
+    fail "$label: LIB_SNAPSHOT_FROM=$LIB_SNAPSHOT_FROM is not readable; write it with LIB_SNAPSHOT_TO under the other Nix"
+    return
+  fi
+  if [ "$(nix-instantiate --eval --expr "builtins.fromJSON (builtins.readFile $LIB_SNAPSHOT_FROM) == builtins.fromJSON (builtins.readFile $WORK/snapshot.json)" 2>&1)" = true ]; then
+    pass "$label: nix/lib gives Nix $v the same values as $LIB_SNAPSHOT_FROM"
+  else
+    cp "$WORK/snapshot.json" "${LIB_SNAPSHOT_FROM}.nix-$v"
+    fail "$label: nix/lib's values under Nix $v differ from $LIB_SNAPSHOT_FROM (this Nix's values: ${LIB_SNAPSHOT_FROM}.nix-$v)"
+  fi
+}
+lib_snapshot
 
 echo
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"

@@ -25,6 +25,7 @@ let
     goEnv = import ./go-env.nix;
     localSystemFor = import ./local-system-for.nix;
     binfmtSystemsFor = import ./binfmt-systems-for.nix self;
+    crossSetIsNativeOn = import ./cross-set-is-native-on.nix;
     cupVersion = import ./cup-version.nix;
     validateTargets = import ./validate-targets.nix self;
 

@@ -175,6 +175,26 @@ let
       expected = null;
     };
 
+    # --- which pkgsCross sets are native on a build host ---
+    testNativeCrossSetsX86 = {
+      expr = builtins.filter (n: lib.crossSetIsNativeOn "x86_64-linux" lib.targets.${n}) (
+        builtins.attrNames lib.targets
+      );
+      expected = [ ];
+    };
+    testNativeCrossSetsAarch64 = {
+      expr = builtins.filter (n: lib.crossSetIsNativeOn "aarch64-linux" lib.targets.${n}) (
+        builtins.attrNames lib.targets
+      );
+      expected = [ "aarch64" ];
+    };
+    testNativeCrossSetsRiscv64Host = {
+      expr = builtins.filter (n: lib.crossSetIsNativeOn "riscv64-linux" lib.targets.${n}) (
+        builtins.attrNames lib.targets
+      );
+      expected = [ "riscv64" ];
+    };
+
     # --- binfmt ---
     testBinfmtX86 = {
       expr = lib.binfmtSystemsFor "x86_64-linux" (builtins.attrNames lib.targets);

@@ -1,0 +1,816 @@
+# Every module of `nixosModules`, evaluated by nixpkgs' own module system
+# (`lib.evalModules` of the real nixpkgs lib), in the situations users hit.
+#
+# nixpkgs itself cannot be fetched here, but its `lib` is small. Bring in
+# nix-community/nixpkgs.lib (not committed; docs/flake.md says how) and run:
+#
+#   NIXPKGS_LIB=/path/to/nixpkgs.lib/lib bash scripts/nix-test.sh
+#   nix-instantiate --eval --strict --json nix/tests/modules-eval.nix \
+#     --arg lib 'import /path/to/nixpkgs.lib/lib' -A failures
+#
+# What is real: lib.evalModules, lib.types, mkIf/mkDefault/mkMerge, the
+# read-only and type checks, the option-path error messages. What is a
+# stand-in, kept minimal:
+#   - `nixosOptions` below declares only the NixOS options the modules set,
+#     with the types NixOS gives them (nixos/modules/system/boot/binfmt.nix:
+#     emulatedSystems is a list of enum over the names of
+#     nixos/lib/binfmt-magics.nix; nixos/modules/config/nix.nix: nix.settings
+#     is a freeform submodule whose trusted-users is a list of str and which
+#     NixOS itself sets to [ "root" ]). Everything else is freeform.
+#   - `pkgsFor` is the handful of attributes of `pkgs` the modules read:
+#     stdenv.{host,build}Platform.system, callPackage, writeShellScript.
+#     Their "derivations" are attribute sets with type = "derivation".
+#   - `inputs` is the part of cupcross' own flake inputs the modules read:
+#     self.packages.<system>.crossplan.
+#
+# Result: { count; failures; names; } like nix/tests/lib.nix, and `errors`
+# (names in `errorNames`):
+# configurations that must not evaluate, each with the words its error must
+# contain (scripts/nix-test.sh forces each one and reads the message).
+{ lib }:
+let
+  inherit (lib) mkOption types;
+
+  fakeDrv =
+    name: extra:
+    {
+      type = "derivation";
+      inherit name;
+      outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    }
+    // extra;
+
+  # The part of `pkgs` the modules read.
+  pkgsFor =
+    {
+      host,
+      build ? host,
+    }:
+    {
+      stdenv.hostPlatform.system = host;
+      stdenv.buildPlatform.system = build;
+      # cup's package default: records which platform it was built for, so
+      # a cross configuration can be checked to get a cross cup.
+      callPackage =
+        file: args:
+        fakeDrv "cup-${host}" {
+          builtFor = host;
+          builtOn = build;
+          file = baseNameOf (toString file);
+          meta.mainProgram = "cup";
+        };
+      writeShellScript = name: text: fakeDrv name { inherit text; };
+    };
+
+  crossplanX86 = fakeDrv "crossplan-x86_64-linux" { };
+  inputs.self.packages = {
+    x86_64-linux.crossplan = crossplanX86;
+    aarch64-linux.crossplan = fakeDrv "crossplan-aarch64-linux" { };
+  };
+
+  modules = import ../../modules { inherit inputs; };
+
+  # nixos/lib/binfmt-magics.nix: the systems boot.binfmt.emulatedSystems accepts.
+  binfmtMagicNames = [
+    "aarch64-linux"
+    "aarch64_be-linux"
+    "alpha-linux"
+    "armv6l-linux"
+    "armv7l-linux"
+    "i386-linux"
+    "i486-linux"
+    "i586-linux"
+    "i686-linux"
+    "i686-windows"
+    "loongarch64-linux"
+    "mips-linux"
+    "mips64-linux"
+    "mips64-linuxabin32"
+    "mips64el-linux"
+    "mips64el-linuxabin32"
+    "mipsel-linux"
+    "powerpc-linux"
+    "powerpc64-linux"
+    "powerpc64le-linux"
+    "riscv32-linux"
+    "riscv64-linux"
+    "s390x-linux"
+    "sparc-linux"
+    "sparc64-linux"
+    "wasm32-wasi"
+    "wasm64-wasi"
+    "x86_64-linux"
+    "x86_64-windows"
+  ];
+
+  # Declarations of the NixOS options the modules set (see the header).
+  nixosOptions = {
+    freeformType = types.lazyAttrsOf types.anything;
+    options = {
+      assertions = mkOption {
+        type = types.listOf types.unspecified;
+        default = [ ];
+        description = "stand-in for nixos/modules/misc/assertions.nix";
+      };
+      boot.binfmt.emulatedSystems = mkOption {
+        type = types.listOf (types.enum binfmtMagicNames);
+        default = [ ];
+        description = "stand-in for boot.binfmt.emulatedSystems";
+      };
+      boot.binfmt.preferStaticEmulators = mkOption {
+        type = types.bool;
+        default = false;
+        description = "stand-in for boot.binfmt.preferStaticEmulators";
+      };
+      environment.systemPackages = mkOption {
+        type = types.listOf types.package;
+        default = [ ];
+        description = "stand-in for environment.systemPackages";
+      };
+      networking.firewall.allowedTCPPorts = mkOption {
+        type = types.listOf types.port;
+        default = [ ];
+        description = "stand-in for networking.firewall.allowedTCPPorts";
+      };
+      nix.settings = mkOption {
+        type = types.submodule {
+          freeformType =
+            let
+              atom = types.nullOr (
+                types.oneOf [
+                  types.bool
+                  types.int
+                  types.float
+                  types.str
+                  types.path
+                  types.package
+                ]
+              );
+            in
+            types.attrsOf (types.either atom (types.listOf atom));
+          options.trusted-users = mkOption {
+            type = types.listOf types.str;
+            description = "stand-in for nix.settings.trusted-users";
+          };
+        };
+        default = { };
+        description = "stand-in for nix.settings";
+      };
+      systemd.services = mkOption {
+        type = types.attrsOf (types.submodule { freeformType = types.lazyAttrsOf types.anything; });
+        default = { };
+        description = "stand-in for systemd.services";
+      };
+    };
+    # What nixos/modules/config/nix.nix defines itself.
+    config.nix.settings.trusted-users = [ "root" ];
+  };
+
+  eval =
+    {
+      host ? "x86_64-linux",
+      build ? host,
+      imports,
+      config ? { },
+    }:
+    lib.evalModules {
+      modules = [
+        nixosOptions
+        { _module.args.pkgs = pkgsFor { inherit host build; }; }
+        {
+          _file = "nix/tests/modules-eval.nix (the scenario's configuration)";
+          imports = [ config ];
+        }
+      ]
+      ++ imports;
+    };
+  cfgOf = args: (eval args).config;
+
+  # The systems every target table entry gives, per host (nix/lib computes
+  # them; here the expectation is written out).
+  allButX86 = [
+    "aarch64-linux"
+    "armv6l-linux"
+    "armv7l-linux"
+    "loongarch64-linux"
+    "powerpc64le-linux"
+    "riscv64-linux"
+    "s390x-linux"
+  ];
+  allButAarch64 = [
+    "armv6l-linux"
+    "armv7l-linux"
+    "i686-linux"
+    "loongarch64-linux"
+    "powerpc64le-linux"
+    "riscv64-linux"
+    "s390x-linux"
+    "x86_64-linux"
+  ];
+
+  failedAssertions = c: map (a: a.message) (builtins.filter (a: !a.assertion) c.assertions);
+  throws = v: !(builtins.tryEval (builtins.deepSeq v v)).success;
+
+  # --- configurations -------------------------------------------------------
+  binfmtOn = cfgOf {
+    imports = [ modules.binfmt ];
+    config.cupcross.binfmt.enable = true;
+  };
+  binfmtOnAarch64 = cfgOf {
+    host = "aarch64-linux";
+    imports = [ modules.binfmt ];
+    config.cupcross.binfmt.enable = true;
+  };
+  binfmtList = cfgOf {
+    imports = [ modules.binfmt ];
+    config.cupcross.binfmt = {
+      enable = true;
+      targets = [
+        "riscv64"
+        "armv7l"
+        "i686"
+        "x86_64-musl"
+        "windows"
+        "darwin"
+        "aarch64"
+        "aarch64-musl"
+      ];
+      extraSystems = [
+        "x86_64-windows"
+        "x86_64-linux"
+      ];
+      preferStaticEmulators = false;
+    };
+  };
+  # A riscv64 board configuration built on x86_64 (nixpkgs.buildPlatform ≠
+  # hostPlatform): emulation is about the board, not the build machine.
+  binfmtCross = cfgOf {
+    host = "riscv64-linux";
+    build = "x86_64-linux";
+    imports = [ modules.binfmt ];
+    config.cupcross.binfmt.enable = true;
+  };
+  binfmtUserOverride = cfgOf {
+    imports = [ modules.binfmt ];
+    config = {
+      cupcross.binfmt.enable = true;
+      boot.binfmt.preferStaticEmulators = false;
+      boot.binfmt.emulatedSystems = [ "wasm32-wasi" ];
+    };
+  };
+
+  builderOn = cfgOf {
+    imports = [ modules.builder ];
+    config.cupcross.builder = {
+      enable = true;
+      trustedUsers = [ "@wheel" ];
+    };
+  };
+  builderOnAarch64 = cfgOf {
+    host = "aarch64-linux";
+    imports = [ modules.builder ];
+    config.cupcross.builder.enable = true;
+  };
+  builderUserOverrides = cfgOf {
+    imports = [ modules.builder ];
+    config = {
+      cupcross.builder.enable = true;
+      cupcross.binfmt.enable = false;
+      nix.settings.keep-outputs = false;
+    };
+  };
+
+  cupSim = cfgOf {
+    imports = [ modules.cup ];
+    config.services.cup = {
+      enable = true;
+      sim = true;
+    };
+  };
+  cupSimService = cupSim.systemd.services.cup;
+  cupDevice = cfgOf {
+    imports = [ modules.cup ];
+    config.services.cup = {
+      enable = true;
+      device = "/dev/ttyUSB0";
+      tokenFile = "/run/secrets/cup-token";
+      address = "0.0.0.0:9090";
+      openFirewall = true;
+    };
+  };
+  cupDeviceService = cupDevice.systemd.services.cup.serviceConfig;
+  cupCross = cfgOf {
+    host = "riscv64-linux";
+    build = "x86_64-linux";
+    imports = [ modules.cup ];
+    config.services.cup = {
+      enable = true;
+      device = "/dev/ttyACM0";
+      tokenFile = "/run/secrets/cup-token";
+    };
+  };
+  cupNeither = cfgOf {
+    imports = [ modules.cup ];
+    config.services.cup.enable = true;
+  };
+  cupBoth = cfgOf {
+    imports = [ modules.cup ];
+    config.services.cup = {
+      enable = true;
+      sim = true;
+      device = "/dev/ttyUSB0";
+    };
+  };
+
+  defaultAll = cfgOf {
+    # `default` plus two of its own modules again: the keys dedupe them.
+    imports = [
+      modules.default
+      modules.binfmt
+      modules.builder
+    ];
+    config = {
+      cupcross.builder.enable = true;
+      services.cup = {
+        enable = true;
+        sim = true;
+      };
+    };
+  };
+  defaultOffEval = eval { imports = [ modules.default ]; };
+  defaultOff = defaultOffEval.config;
+
+  # Documentation as nixos-render-docs would read it: every option of ours,
+  # with description and a renderable default.
+  ourDocs = builtins.filter (
+    o: lib.hasPrefix "cupcross." o.name || lib.hasPrefix "services.cup." o.name
+  ) (lib.optionAttrSetToDocList defaultOffEval.options);
+
+  tests = {
+    # --- each module imported, nothing enabled ---
+    testBinfmtOff = {
+      expr =
+        let
+          c = cfgOf { imports = [ modules.binfmt ]; };
+        in
+        [
+          c.cupcross.binfmt.enable
+          c.cupcross.binfmt.systems
+          c.boot.binfmt.emulatedSystems
+          c.boot.binfmt.preferStaticEmulators
+        ];
+      expected = [
+        false
+        [ ]
+        [ ]
+        false
+      ];
+    };
+    testCupOff = {
+      expr =
+        let
+          c = cfgOf { imports = [ modules.cup ]; };
+        in
+        [
+          c.systemd.services
+          c.assertions
+          c.networking.firewall.allowedTCPPorts
+        ];
+      expected = [
+        { }
+        [ ]
+        [ ]
+      ];
+    };
+    testBuilderOff = {
+      expr =
+        let
+          c = cfgOf { imports = [ modules.builder ]; };
+        in
+        [
+          c.cupcross.builder.enable
+          c.cupcross.binfmt.enable
+          c.environment.systemPackages
+          c.nix.settings
+          c.boot.binfmt.emulatedSystems
+        ];
+      expected = [
+        false
+        false
+        [ ]
+        { trusted-users = [ "root" ]; }
+        [ ]
+      ];
+    };
+    testDefaultOff = {
+      expr = [
+        defaultOff.cupcross.binfmt.systems
+        defaultOff.boot.binfmt.emulatedSystems
+        defaultOff.systemd.services
+        defaultOff.environment.systemPackages
+        defaultOff.nix.settings
+      ];
+      expected = [
+        [ ]
+        [ ]
+        { }
+        [ ]
+        { trusted-users = [ "root" ]; }
+      ];
+    };
+
+    # --- binfmt ---
+    testBinfmtDefaultTargetsX86 = {
+      expr = {
+        inherit (binfmtOn.boot.binfmt) emulatedSystems preferStaticEmulators;
+        inherit (binfmtOn.cupcross.binfmt) systems;
+      };
+      expected = {
+        emulatedSystems = allButX86;
+        preferStaticEmulators = true;
+        systems = allButX86;
+      };
+    };
+    testBinfmtX86LeavesOutX86AndI686 = {
+      expr = builtins.filter (
+        s: s == "x86_64-linux" || s == "i686-linux"
+      ) binfmtOn.boot.binfmt.emulatedSystems;
+      expected = [ ];
+    };
+    testBinfmtDefaultTargetsAarch64 = {
+      expr = binfmtOnAarch64.boot.binfmt.emulatedSystems;
+      expected = allButAarch64;
+    };
+    testBinfmtAarch64LeavesOutAarch64 = {
+      expr = builtins.elem "aarch64-linux" binfmtOnAarch64.boot.binfmt.emulatedSystems;
+      expected = false;
+    };
+    testBinfmtTargetList = {
+      expr = {
+        inherit (binfmtList.boot.binfmt) emulatedSystems preferStaticEmulators;
+      };
+      expected = {
+        # i686, x86_64-musl: the host runs them; windows, darwin: no Linux
+        # system; aarch64 and aarch64-musl share one; x86_64-linux extra:
+        # the host's own.
+        emulatedSystems = [
+          "riscv64-linux"
+          "armv7l-linux"
+          "aarch64-linux"
+          "x86_64-windows"
+        ];
+        preferStaticEmulators = false;
+      };
+    };
+    testBinfmtCrossBoardEmulatesForTheBoard = {
+      expr = [
+        (builtins.elem "riscv64-linux" binfmtCross.boot.binfmt.emulatedSystems)
+        (builtins.elem "x86_64-linux" binfmtCross.boot.binfmt.emulatedSystems)
+        (builtins.elem "i686-linux" binfmtCross.boot.binfmt.emulatedSystems)
+      ];
+      expected = [
+        false
+        true
+        true
+      ];
+    };
+    testBinfmtUserSettingsWin = {
+      expr = {
+        inherit (binfmtUserOverride.boot.binfmt) emulatedSystems preferStaticEmulators;
+      };
+      expected = {
+        # A list option merges: the user's systems come on top of ours.
+        emulatedSystems = allButX86 ++ [ "wasm32-wasi" ];
+        preferStaticEmulators = false;
+      };
+    };
+
+    # --- builder ---
+    testBuilderOn = {
+      expr = {
+        binfmt = builderOn.cupcross.binfmt.enable;
+        emulated = builderOn.boot.binfmt.emulatedSystems;
+        static = builderOn.boot.binfmt.preferStaticEmulators;
+        packages = map (p: p.name) builderOn.environment.systemPackages;
+        settings = builderOn.nix.settings;
+      };
+      expected = {
+        binfmt = true;
+        emulated = allButX86;
+        static = true;
+        packages = [ "crossplan-x86_64-linux" ];
+        settings = {
+          experimental-features = [
+            "nix-command"
+            "flakes"
+          ];
+          keep-outputs = true;
+          keep-derivations = true;
+          builders-use-substitutes = true;
+          # NixOS' own [ "root" ] stays: a list option merges.
+          trusted-users = [
+            "root"
+            "@wheel"
+          ];
+        };
+      };
+    };
+    testBuilderKeepsRootTrusted = {
+      expr = builderOnAarch64.nix.settings.trusted-users;
+      expected = [ "root" ];
+    };
+    testBuilderOnAarch64 = {
+      expr = {
+        emulated = builderOnAarch64.boot.binfmt.emulatedSystems;
+        packages = map (p: p.name) builderOnAarch64.environment.systemPackages;
+      };
+      expected = {
+        emulated = allButAarch64;
+        packages = [ "crossplan-aarch64-linux" ];
+      };
+    };
+    testBuilderDefaultsYield = {
+      expr = {
+        binfmt = builderUserOverrides.cupcross.binfmt.enable;
+        emulated = builderUserOverrides.boot.binfmt.emulatedSystems;
+        keep-outputs = builderUserOverrides.nix.settings.keep-outputs;
+      };
+      expected = {
+        binfmt = false;
+        emulated = [ ];
+        keep-outputs = false;
+      };
+    };
+
+    # --- cup service ---
+    testCupSimNoToken = {
+      expr = {
+        assertions = failedAssertions cupSim;
+        inherit (cupSimService) wantedBy after;
+        inherit (cupSimService.serviceConfig)
+          LoadCredential
+          DeviceAllow
+          PrivateDevices
+          SupplementaryGroups
+          DynamicUser
+          DevicePolicy
+          ;
+        ports = cupSim.networking.firewall.allowedTCPPorts;
+        users = cupSim ? users;
+        script = lib.hasInfix "args+=(--sim)" cupSimService.serviceConfig.ExecStart.text;
+        noDevice = lib.hasInfix "--device" cupSimService.serviceConfig.ExecStart.text;
+      };
+      expected = {
+        assertions = [ ];
+        wantedBy = [ "multi-user.target" ];
+        after = [ "network-online.target" ];
+        LoadCredential = [ ];
+        DeviceAllow = [ ];
+        PrivateDevices = true;
+        SupplementaryGroups = [ ];
+        DynamicUser = true;
+        DevicePolicy = "closed";
+        ports = [ ];
+        # DynamicUser: the module declares no user or group.
+        users = false;
+        script = true;
+        noDevice = false;
+      };
+    };
+    testCupDeviceWithToken = {
+      expr = {
+        assertions = failedAssertions cupDevice;
+        inherit (cupDeviceService)
+          LoadCredential
+          DeviceAllow
+          PrivateDevices
+          SupplementaryGroups
+          ;
+        ports = cupDevice.networking.firewall.allowedTCPPorts;
+        addr = lib.hasInfix "--addr 0.0.0.0:9090" cupDeviceService.ExecStart.text;
+        device = lib.hasInfix "--device /dev/ttyUSB0" cupDeviceService.ExecStart.text;
+        tokenFromCredential = lib.hasInfix ''--token-file "$CREDENTIALS_DIRECTORY/token"'' cupDeviceService.ExecStart.text;
+        tokenNotInScript = lib.hasInfix "/run/secrets" cupDeviceService.ExecStart.text;
+      };
+      expected = {
+        assertions = [ ];
+        LoadCredential = [ "token:/run/secrets/cup-token" ];
+        DeviceAllow = [ "/dev/ttyUSB0 rw" ];
+        PrivateDevices = false;
+        SupplementaryGroups = [ "dialout" ];
+        ports = [ 9090 ];
+        addr = true;
+        device = true;
+        tokenFromCredential = true;
+        tokenNotInScript = false;
+      };
+    };
+    testCupCrossHostGetsCrossCup = {
+      expr = {
+        inherit (cupCross.services.cup.package) builtFor builtOn file;
+        exec = lib.hasInfix "${cupCross.services.cup.package}/bin/cup" cupCross.systemd.services.cup.serviceConfig.ExecStart.text;
+        inherit (cupCross.systemd.services.cup.serviceConfig) LoadCredential DeviceAllow;
+        assertions = failedAssertions cupCross;
+      };
+      expected = {
+        builtFor = "riscv64-linux";
+        builtOn = "x86_64-linux";
+        file = "package.nix";
+        exec = true;
+        LoadCredential = [ "token:/run/secrets/cup-token" ];
+        DeviceAllow = [ "/dev/ttyACM0 rw" ];
+        assertions = [ ];
+      };
+    };
+    testCupNeedsDeviceOrSim = {
+      expr = failedAssertions cupNeither;
+      expected = [
+        "services.cup: set services.cup.device (e.g. \"/dev/ttyUSB0\") or services.cup.sim = true."
+      ];
+    };
+    testCupDeviceAndSimExclude = {
+      expr = failedAssertions cupBoth;
+      expected = [
+        "services.cup: services.cup.device and services.cup.sim = true exclude each other; unset one."
+      ];
+    };
+
+    # --- default: all three together ---
+    testDefaultAllThree = {
+      expr = {
+        emulated = defaultAll.boot.binfmt.emulatedSystems;
+        packages = map (p: p.name) defaultAll.environment.systemPackages;
+        services = builtins.attrNames defaultAll.systemd.services;
+        assertions = failedAssertions defaultAll;
+      };
+      expected = {
+        emulated = allButX86;
+        packages = [ "crossplan-x86_64-linux" ];
+        services = [ "cup" ];
+        assertions = [ ];
+      };
+    };
+    testOptionsDocumented = {
+      expr = builtins.filter (o: o.description or null == null || o.description == "") ourDocs;
+      expected = [ ];
+    };
+    testOptionDocsRender = {
+      expr =
+        let
+          names = map (o: o.name) ourDocs;
+        in
+        [
+          (builtins.length names >= 15)
+          (throws ourDocs)
+          (builtins.elem "cupcross.binfmt.systems" names)
+          (builtins.elem "services.cup.tokenFile" names)
+          (builtins.elem "cupcross.builder.trustedUsers" names)
+        ];
+      expected = [
+        true
+        false
+        true
+        true
+        true
+      ];
+    };
+
+    # --- bad values fail (the message is checked by scripts/nix-test.sh) ---
+    testBadValuesThrow = {
+      expr = builtins.filter (n: !(throws errors.${n}.value)) (builtins.attrNames errors);
+      expected = [ ];
+    };
+    # nix-test.sh splits the JSON list of mentions on spaces and commas.
+    testMentionsAreWords = {
+      expr = builtins.filter (w: builtins.match "[^ ,\"]+" w == null) (
+        builtins.concatMap (e: e.mentions) (builtins.attrValues errors)
+      );
+      expected = [ ];
+    };
+  };
+
+  # Configurations that must not evaluate; `mentions`: words the error has.
+  errors = {
+    unknownTarget = {
+      value =
+        (cfgOf {
+          imports = [ modules.binfmt ];
+          config.cupcross.binfmt = {
+            enable = true;
+            targets = [ "sparc64" ];
+          };
+        }).boot.binfmt.emulatedSystems;
+      mentions = [
+        "cupcross.binfmt.targets"
+        "sparc64"
+      ];
+    };
+    enableNotBool = {
+      value =
+        (cfgOf {
+          imports = [ modules.default ];
+          config.cupcross.binfmt.enable = "yes";
+        }).boot.binfmt.emulatedSystems;
+      mentions = [
+        "cupcross.binfmt.enable"
+        "boolean"
+      ];
+    };
+    targetsNotList = {
+      value =
+        (cfgOf {
+          imports = [ modules.binfmt ];
+          config.cupcross.binfmt = {
+            enable = true;
+            targets = "riscv64";
+          };
+        }).boot.binfmt.emulatedSystems;
+      mentions = [ "cupcross.binfmt.targets" ];
+    };
+    systemsIsReadOnly = {
+      value =
+        (cfgOf {
+          imports = [ modules.binfmt ];
+          config.cupcross.binfmt.systems = [ "riscv64-linux" ];
+        }).cupcross.binfmt.systems;
+      mentions = [
+        "cupcross.binfmt.systems"
+        "read-only"
+      ];
+    };
+    trustedUsersNotList = {
+      value =
+        (cfgOf {
+          imports = [ modules.builder ];
+          config.cupcross.builder = {
+            enable = true;
+            trustedUsers = "@wheel";
+          };
+        }).nix.settings;
+      mentions = [ "cupcross.builder.trustedUsers" ];
+    };
+    builderWithoutCrossplan = {
+      value =
+        (cfgOf {
+          host = "riscv64-linux";
+          imports = [ modules.builder ];
+          config.cupcross.builder.enable = true;
+        }).environment.systemPackages;
+      mentions = [
+        "cupcross.builder.package"
+        "riscv64-linux"
+      ];
+    };
+    cupAddressWithoutPort = {
+      value =
+        (cfgOf {
+          imports = [ modules.cup ];
+          config.services.cup = {
+            enable = true;
+            sim = true;
+            address = "localhost";
+          };
+        }).systemd.services.cup.serviceConfig.ExecStart.text;
+      mentions = [ "services.cup.address" ];
+    };
+    cupDeviceNotString = {
+      value =
+        (cfgOf {
+          imports = [ modules.cup ];
+          config.services.cup = {
+            enable = true;
+            device = 3;
+          };
+        }).systemd.services.cup.serviceConfig.DeviceAllow;
+      mentions = [ "services.cup.device" ];
+    };
+  };
+
+  results = builtins.mapAttrs (
+    name: t:
+    let
+      r = builtins.tryEval (builtins.deepSeq t.expr t.expr);
+    in
+    if !r.success then
+      {
+        inherit name;
+        inherit (t) expected;
+        result = "evaluation failed; see: nix-instantiate --eval --strict nix/tests/modules-eval.nix --arg lib 'import $NIXPKGS_LIB' -A tests.${name}.expr";
+      }
+    else if r.value == t.expected then
+      null
+    else
+      {
+        inherit name;
+        inherit (t) expected;
+        result = r.value;
+      }
+  ) tests;
+in
+{
+  inherit tests errors;
+  failures = builtins.filter (r: r != null) (builtins.attrValues results);
+  count = builtins.length (builtins.attrNames tests);
+  names = builtins.attrNames tests;
+  errorNames = builtins.attrNames errors;
+}
