@@ -57,6 +57,10 @@ binds() {
     t=$(cd "$t" && pwd)
     case "$t" in "$here"/*) ;; *) b="$b $t:$t" ;; esac
   fi
+  # nixpkgs' lib for the module tests (scripts/nix-test.sh), at the same path
+  if [ -n "${NIXPKGS_LIB:-}" ] && [ -d "$NIXPKGS_LIB" ]; then
+    case "$NIXPKGS_LIB" in "$here"/*) ;; *) b="$b $NIXPKGS_LIB:$NIXPKGS_LIB:ro" ;; esac
+  fi
   # the tools the host's test runner brings (cargo-nextest runs archives inside)
   local nt
   nt=$(command -v cargo-nextest || true)

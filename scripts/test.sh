@@ -44,7 +44,8 @@ for part in "${parts[@]}"; do
     step rust-nextest cargo nextest run --workspace --locked --profile ci
     ;;
   nix)
-    step nix bash scripts/nix-test.sh
+    # nix/lib's values under this Nix, for the sid leg to compare with
+    step nix env LIB_SNAPSHOT_TO="${CARGO_TARGET_DIR:-$here/target}/lib-snapshot-host.json" bash scripts/nix-test.sh
     ;;
   cup)
     step cup bash scripts/cup-test.sh
@@ -65,7 +66,11 @@ for part in "${parts[@]}"; do
     step sid-archive cargo nextest archive --workspace --locked --archive-file "$archive"
     step sid-nextest "${sudo_[@]}" bash scripts/nix-sid.sh run \
       "cargo-nextest nextest run --archive-file '$archive' --workspace-remap '$here' --profile ci"
-    step sid-nix "${sudo_[@]}" bash scripts/nix-sid.sh run "bash scripts/nix-test.sh"
+    snap=${CARGO_TARGET_DIR:-$here/target}/lib-snapshot-host.json
+    from=()
+    [ -f "$snap" ] && from=(LIB_SNAPSHOT_FROM="$snap")
+    step sid-nix "${sudo_[@]}" bash scripts/nix-sid.sh run \
+      "${from[*]} ${NIXPKGS_LIB:+NIXPKGS_LIB='$NIXPKGS_LIB'} bash scripts/nix-test.sh"
     ;;
   *)
     echo "unknown part '$part' (expected rust, nix, cup or sid)" >&2
