@@ -13,6 +13,7 @@ pub mod error;
 pub mod estimate;
 pub mod format;
 pub mod host;
+pub mod hybrid;
 pub mod model;
 pub mod name;
 pub mod strategy;

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::name::parse_drv_name;
+use crate::name::{parse_drv_name, strip_host_suffix};
 
 /// Build time priors in seconds, for a native build on one modern x86-64 box
 /// (8 cores), used until this host has built the package itself. Keys are
@@ -49,6 +49,10 @@ pub const BUILTIN_PRIORS: &[(&str, f64)] = &[
     ("xz", 40.0),
     ("openssl", 300.0),
     ("linux-headers", 60.0),
+    // A NixOS kernel with its modules (`linux-6.12.4`, and the config step
+    // `linux-config-…` is small). About 45 min native: nixpkgs#260754
+    // reports 12 h emulated on x86_64, ÷ riscv64's factor of 15.6.
+    ("linux", 2700.0),
     ("texinfo", 90.0),
     ("gettext", 240.0),
     ("ncurses", 120.0),
@@ -166,9 +170,12 @@ impl CostModel {
     /// Native build seconds of a derivation by its name, from the priors
     /// (config first, then [`BUILTIN_PRIORS`]), exact package name first,
     /// then the longest `-<key>` suffix; else [`CostModel::default_build_seconds`].
+    /// A cross-built package's host suffix is ignored
+    /// ([`crate::name::strip_host_suffix`]).
     /// Returns the seconds and where they came from.
     pub fn prior(&self, drv_name: &str) -> (f64, String) {
-        let (pname, _) = parse_drv_name(drv_name);
+        // A cross-built package weighs what its native build does.
+        let pname = strip_host_suffix(parse_drv_name(drv_name).0);
         if let Some(s) = self.priors.get(pname) {
             return (*s, format!("config prior for {pname}"));
         }
