@@ -147,6 +147,11 @@ pub fn run_nix_build(
         let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
             continue;
         };
+        if cancel::cancelled() {
+            // What stops now was interrupted, not finished: neither counted
+            // nor recorded. The pipe is still drained until nix exits.
+            continue;
+        }
         handle(&v, &mut st);
         done.store(st.builds_done, Ordering::Relaxed);
         if tty {
