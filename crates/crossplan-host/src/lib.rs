@@ -1,5 +1,5 @@
-//! What this host can build, and how fast: Nix's settings (nix.conf with its
-//! `include`s and `extra-` settings, or `nix show-config --json`), remote
+//! What this host can build, and how fast: Nix's settings (read by
+//! `crossplan_store::settings`, the workspace's one reading of them), remote
 //! builders (`builders` / `/etc/nix/machines`), binfmt_misc registrations,
 //! QEMU user-mode binaries, the emulation factors `crossplan calibrate`
 //! measures, and the build history `crossplan build` records.
@@ -13,7 +13,6 @@ pub mod config;
 pub mod error;
 pub mod history;
 pub mod machines;
-pub mod nixconf;
 pub mod paths;
 pub mod qemu;
 pub mod view;

@@ -40,8 +40,27 @@ pub enum StoreError {
     #[error("installable '{installable}' does not evaluate: {stderr}")]
     Eval { installable: String, stderr: String },
     /// A setting has a value we cannot use.
-    #[error("bad value for Nix setting '{name}': {reason}")]
-    BadSetting { name: String, reason: String },
+    #[error("bad value `{value}` for Nix setting '{name}' (from {origin}): {reason}")]
+    BadSetting {
+        name: String,
+        value: String,
+        origin: String,
+        reason: String,
+    },
+    /// A nix.conf given with `--nix-conf` (or one it includes) cannot be read.
+    #[error("cannot read nix.conf {path}")]
+    ConfRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A nix.conf line is not `name = value` or an include.
+    #[error("{path}:{line}: {reason}")]
+    ConfSyntax {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 }
 
 impl StoreError {
@@ -62,6 +81,15 @@ impl StoreError {
             ),
             Self::MalformedDrv { .. } => Some(
                 "the store may be damaged: check it with `nix-store --verify --check-contents`".into(),
+            ),
+            Self::BadSetting { name, .. } => Some(format!(
+                "fix `{name}` in nix.conf (see `man nix.conf`), or leave it out for Nix's default"
+            )),
+            Self::ConfRead { .. } => Some(
+                "pass an existing nix.conf to --nix-conf, or leave the option out to use Nix's own settings".into(),
+            ),
+            Self::ConfSyntax { .. } => Some(
+                "nix.conf lines are `name = value`, `include FILE` or `!include FILE` (see `man nix.conf`)".into(),
             ),
             _ => None,
         }

@@ -60,6 +60,8 @@ impl LocalStore {
     pub fn new(dir: &str) -> Result<Self, StoreError> {
         let dir = StoreDir::new(dir).map_err(|e| StoreError::BadSetting {
             name: "store directory".into(),
+            value: dir.into(),
+            origin: "NIX_STORE_DIR".into(),
             reason: e.to_string(),
         })?;
         Ok(Self {

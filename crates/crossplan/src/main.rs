@@ -5,7 +5,9 @@
 
 mod cli;
 mod commands;
+mod engine;
 mod exit;
+mod render;
 
 use std::process::ExitCode;
 
@@ -42,17 +44,33 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            if is_broken_pipe(&err) {
+    let outcome = runtime.block_on(async {
+        // Listen before any work starts, so a signal never takes the default
+        // action (dying with the nix children left running).
+        let signalled = engine::cancel::signalled();
+        tokio::pin!(signalled);
+        tokio::select! {
+            result = commands::run(cli) => Ok(result),
+            signal = &mut signalled => match signal {
+                Ok(signal) => Err(engine::cancel::shutdown(signal).await),
+                Err(err) => Ok(Err(anyhow::Error::from(err).context("listening for signals"))),
+            },
+        }
+    });
+    // Threads still blocked in a cancelled command must not hold the exit up.
+    runtime.shutdown_background();
+    match outcome {
+        Err(code) => ExitCode::from(code),
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(err)) => {
+            if exit::is_broken_pipe(&err) {
                 return ExitCode::from(exit::OK);
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", exit::message_of(&err));
             if let Some(hint) = exit::hint_of(&err) {
                 eprintln!("\nhint: {hint}");
             }
-            ExitCode::from(exit::ERROR)
+            ExitCode::from(exit::code_of(&err))
         }
     }
 }
@@ -71,12 +89,4 @@ fn init_tracing(verbose: u8) {
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

@@ -8,54 +8,17 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::Args;
 use crossplan_host::binfmt::Binfmt;
 use crossplan_host::calibrate::{
     self as cal, Runner, Timing, build_go_workload, factor, runner_for, time_builtin, time_user,
 };
 use crossplan_host::history::{Calibration, HistoryDb, unix_now};
-use crossplan_host::nixconf::default_system;
+use crossplan_store::settings::default_system;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
-use crate::commands::plan::host_err;
-use crate::exit::{self, Hinted};
-
-/// Arguments of `crossplan calibrate`.
-#[derive(Debug, Args)]
-pub struct CalibrateArgs {
-    /// Systems to measure (`riscv64-linux`, …); default: riscv64-linux and aarch64-linux.
-    #[arg(value_name = "SYSTEM")]
-    pub systems: Vec<String>,
-    /// Use BINARY as the workload for SYSTEM instead of the built-in Go one;
-    /// give one for this host's own system too (e.g. `x86_64-linux=out/cup-x86_64`).
-    #[arg(long = "workload", value_name = "SYSTEM=BINARY")]
-    pub workloads: Vec<String>,
-    /// Arguments passed to every --workload binary (e.g. `selftest`); repeatable.
-    #[arg(long = "workload-arg", value_name = "ARG", allow_hyphen_values = true)]
-    pub workload_args: Vec<String>,
-    /// Measurements per side; the median is kept.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub repeats: usize,
-    /// Rounds of the built-in workload's compute part (each ~25 ms natively on a 2020s x86-64).
-    #[arg(long, value_name = "N", default_value_t = 40)]
-    pub rounds: u32,
-    /// binfmt_misc directory (to run through a registration when there is one).
-    #[arg(long, value_name = "DIR", default_value = "/proc/sys/fs/binfmt_misc")]
-    pub binfmt_dir: PathBuf,
-    /// Where the built-in workload is built; default: $XDG_CACHE_HOME/crossplan/workload.
-    #[arg(long, value_name = "DIR")]
-    pub work_dir: Option<PathBuf>,
-    /// The database the factors go to; default: $XDG_STATE_HOME/crossplan/history.sqlite.
-    #[arg(long, value_name = "FILE")]
-    pub history: Option<PathBuf>,
-    /// Measure and print, but store nothing.
-    #[arg(long)]
-    pub no_store: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
+use crate::cli::{CalibrateArgs, GlobalArgs};
+use crate::engine::EngineError;
+use crate::exit;
 
 /// One measured system.
 #[derive(Debug, Serialize)]
@@ -87,33 +50,25 @@ fn run_blocking(args: CalibrateArgs) -> anyhow::Result<u8> {
     };
     let mut user: BTreeMap<String, PathBuf> = BTreeMap::new();
     for w in &args.workloads {
-        let (s, b) = w.split_once('=').ok_or_else(|| {
-            Hinted::new(
-                format!("--workload `{w}` is not SYSTEM=BINARY"),
-                "write e.g. --workload riscv64-linux=out/cup-riscv64",
-            )
-        })?;
+        let (s, b) = w
+            .split_once('=')
+            .ok_or_else(|| EngineError::WorkloadSpec { spec: w.clone() })?;
         user.insert(s.to_string(), PathBuf::from(b));
     }
     if !user.is_empty() && !user.contains_key(&host) {
-        return Err(Hinted::new(
-            format!("--workload gives no binary for this host's system {host}"),
-            format!("add --workload {host}=BINARY: the same program built for this host"),
-        )
+        return Err(EngineError::WorkloadMissing {
+            system: host,
+            host: true,
+        }
         .into());
     }
-    let binfmt = Binfmt::read(&args.binfmt_dir).map_err(host_err)?;
+    let binfmt = Binfmt::read(&args.binfmt_dir)?;
     let work_dir = args
         .work_dir
         .clone()
         .unwrap_or_else(|| crossplan_host::paths::cache_dir().join("workload"));
     let go = if user.is_empty() {
-        Some(cal::find_go().ok_or_else(|| {
-            Hinted::new(
-                "the built-in workload needs `go` on PATH to cross-compile it",
-                "install Go (it is in the cup dev shell), or pass --workload SYSTEM=BINARY for every system and this host",
-            )
-        })?)
+        Some(cal::find_go().ok_or(EngineError::NoGo)?)
     } else {
         None
     };
@@ -126,14 +81,14 @@ fn run_blocking(args: CalibrateArgs) -> anyhow::Result<u8> {
             ));
         }
         if !user.is_empty() {
-            return Err(Hinted::new(
-                format!("no --workload for {system}"),
-                format!("add --workload {system}=BINARY"),
-            )
+            return Err(EngineError::WorkloadMissing {
+                system: system.to_owned(),
+                host: false,
+            }
             .into());
         }
         let go = go.as_deref().context("go")?;
-        let b = build_go_workload(go, system, &work_dir).map_err(host_err)?;
+        let b = build_go_workload(go, system, &work_dir)?;
         Ok((
             b,
             format!(
@@ -145,9 +100,9 @@ fn run_blocking(args: CalibrateArgs) -> anyhow::Result<u8> {
     };
     let measure = |runner: &Runner, bin: &std::path::Path| -> anyhow::Result<Timing> {
         if user.is_empty() {
-            time_builtin(runner, bin, args.rounds, args.repeats).map_err(host_err)
+            Ok(time_builtin(runner, bin, args.rounds, args.repeats)?)
         } else {
-            time_user(runner, bin, &args.workload_args, args.repeats).map_err(host_err)
+            Ok(time_user(runner, bin, &args.workload_args, args.repeats)?)
         }
     };
 
@@ -158,19 +113,15 @@ fn run_blocking(args: CalibrateArgs) -> anyhow::Result<u8> {
         if system == &host {
             continue;
         }
-        let runner = runner_for(system, &host, &binfmt).map_err(host_err)?;
+        let runner = runner_for(system, &host, &binfmt)?;
         let (bin, workload) = workload_of(system)?;
         eprintln!("calibrating {system} {} …", runner.describe());
         let emulated = measure(&runner, &bin)?;
         if user.is_empty() && emulated.output != native.output {
-            return Err(Hinted::new(
-                format!(
-                    "the workload printed {:?} under QEMU but {:?} natively",
-                    emulated.output.trim(),
-                    native.output.trim()
-                ),
-                "the emulator miscomputes: try another QEMU version",
-            )
+            return Err(EngineError::Miscomputed {
+                emulated: emulated.output.trim().to_owned(),
+                native: native.output.trim().to_owned(),
+            }
             .into());
         }
         let f = factor(&native, &emulated);
@@ -194,7 +145,7 @@ fn run_blocking(args: CalibrateArgs) -> anyhow::Result<u8> {
             .history
             .clone()
             .unwrap_or_else(crossplan_host::paths::history_db);
-        let db = HistoryDb::open(&path).map_err(host_err)?;
+        let db = HistoryDb::open(&path)?;
         for r in &results {
             db.set_calibration(&Calibration {
                 system: r.system.clone(),
@@ -203,15 +154,14 @@ fn run_blocking(args: CalibrateArgs) -> anyhow::Result<u8> {
                 emulated_seconds: r.emulated_cpu_seconds + r.emulated_spawn_seconds,
                 workload: r.workload.clone(),
                 measured_at: unix_now(),
-            })
-            .map_err(host_err)?;
+            })?;
         }
         eprintln!("stored in {}", path.display());
     }
 
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &results)?;
+        serde_json::to_writer_pretty(&mut out, &results).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
         writeln!(

@@ -5,44 +5,17 @@
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::Args;
 use crossplan_host::binfmt::Binfmt;
 use crossplan_host::machines::parse_builders;
-use crossplan_host::nixconf::NixSettings;
 use crossplan_host::qemu::{find_qemu, qemu_arch};
+use crossplan_store::settings::NixSettings;
 use serde::Serialize;
 
-use crate::cli::GlobalArgs;
-use crate::commands::plan::host_err;
+use crate::cli::{DoctorArgs, GlobalArgs};
+use crate::engine::{EngineError, load_settings};
 use crate::exit;
-
-/// Arguments of `crossplan doctor`.
-#[derive(Debug, Args)]
-pub struct DoctorArgs {
-    /// Systems to check (default: every emulated target system of the target table).
-    #[arg(value_name = "SYSTEM")]
-    pub systems: Vec<String>,
-    /// The target table whose `system`s are checked when none are given.
-    #[arg(long, value_name = "FILE", default_value = "nix/targets.json")]
-    pub targets_file: PathBuf,
-    /// binfmt_misc directory.
-    #[arg(long, value_name = "DIR", default_value = "/proc/sys/fs/binfmt_misc")]
-    pub binfmt_dir: PathBuf,
-    /// Read this nix.conf (and its includes) instead of asking `nix show-config`.
-    #[arg(long, value_name = "FILE")]
-    pub nix_conf: Option<PathBuf>,
-    /// Read remote builders from this machines file instead of the `builders` setting.
-    #[arg(long, value_name = "FILE")]
-    pub machines: Option<PathBuf>,
-    /// Skip the substituter checks (no network).
-    #[arg(long)]
-    pub offline: bool,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// The outcome of one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,31 +53,33 @@ fn bad(
     }
 }
 
-/// Systems of the target table that need emulation on `host`.
-pub fn target_systems(targets_file: &Path, host: &str) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(targets_file) else {
-        return vec!["aarch64-linux".into(), "riscv64-linux".into()];
+/// Systems of the target table that need emulation on `host`. A table that
+/// is missing or not a JSON object of targets is an error naming the file.
+pub fn target_systems(targets_file: &Path, host: &str) -> Result<Vec<String>, EngineError> {
+    let bad = |reason: String| EngineError::TargetsFile {
+        path: targets_file.to_path_buf(),
+        reason,
     };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return vec![];
-    };
+    let text = std::fs::read_to_string(targets_file).map_err(|e| bad(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("not a JSON object of targets".into()))?;
     let mut set = BTreeSet::new();
-    if let Some(obj) = v.as_object() {
-        for e in obj.values() {
-            let emulated = e
-                .get("strategies")
-                .and_then(|s| s.as_array())
-                .is_some_and(|a| a.iter().any(|x| x == "emulated"));
-            if let Some(s) = e.get("system").and_then(|s| s.as_str())
-                && emulated
-                && s != host
-                && s.ends_with("-linux")
-            {
-                set.insert(s.to_string());
-            }
+    for e in obj.values() {
+        let emulated = e
+            .get("strategies")
+            .and_then(|s| s.as_array())
+            .is_some_and(|a| a.iter().any(|x| x == "emulated"));
+        if let Some(s) = e.get("system").and_then(|s| s.as_str())
+            && emulated
+            && s != host
+            && s.ends_with("-linux")
+        {
+            set.insert(s.to_string());
         }
     }
-    set.into_iter().collect()
+    Ok(set.into_iter().collect())
 }
 
 /// Run every check that needs no network.
@@ -142,11 +117,9 @@ pub fn local_checks(
             "mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc (NixOS and systemd-binfmt do this when a registration exists)",
         ));
     }
-    let extra: Vec<String> = settings.list("extra-platforms");
-    let sandbox = settings
-        .get("sandbox")
-        .is_none_or(|v| v == "true" || v == "relaxed");
-    let sandbox_paths = settings.list("sandbox-paths");
+    let extra: Vec<String> = settings.extra_platforms();
+    let sandbox = settings.sandbox();
+    let sandbox_paths = settings.sandbox_paths();
     let machines = parse_builders(machines_spec, &host);
     let machines = match machines {
         Ok(m) => m,
@@ -289,12 +262,12 @@ pub fn local_checks(
 /// Substituter reachability and keys: one `nix-cache-info` GET each.
 async fn substituter_checks(settings: &NixSettings) -> Vec<Check> {
     let mut checks = Vec::new();
-    let keys = settings.list("trusted-public-keys");
+    let keys = settings.trusted_public_keys();
     let key_names: Vec<&str> = keys
         .iter()
         .filter_map(|k| k.split_once(':').map(|(n, _)| n))
         .collect();
-    for url in settings.list("substituters") {
+    for url in settings.substituters() {
         let spec = match crossplan_cache::parse_substituters(&url) {
             Ok(s) => s,
             Err(e) => {
@@ -354,25 +327,17 @@ async fn substituter_checks(settings: &NixSettings) -> Vec<Check> {
 }
 
 pub async fn run(args: DoctorArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
-    let settings = match &args.nix_conf {
-        Some(p) => NixSettings::from_file(p).map_err(host_err)?,
-        None => tokio::task::spawn_blocking(NixSettings::from_nix)
-            .await?
-            .map_err(host_err)?,
-    };
-    let binfmt = Binfmt::read(&args.binfmt_dir).map_err(host_err)?;
+    let settings = load_settings(&args.nix).await?;
+    let binfmt = Binfmt::read(&args.binfmt_dir)?;
     let host = settings.system();
     let systems = if args.systems.is_empty() {
-        target_systems(&args.targets_file, &host)
+        target_systems(&args.targets_file, &host)?
     } else {
         args.systems.clone()
     };
     let machines_spec = match &args.machines {
         Some(p) => format!("@{}", p.display()),
-        None => settings
-            .get("builders")
-            .unwrap_or("@/etc/nix/machines")
-            .to_string(),
+        None => settings.builders().to_string(),
     };
     let mut checks = local_checks(&binfmt, &settings, &machines_spec, &systems);
     if !args.offline {
@@ -381,7 +346,7 @@ pub async fn run(args: DoctorArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     let failed = checks.iter().any(|c| c.status == "fail");
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &checks)?;
+        serde_json::to_writer_pretty(&mut out, &checks).map_err(std::io::Error::from)?;
         writeln!(out)?;
     } else {
         for c in &checks {
@@ -392,4 +357,38 @@ pub async fn run(args: DoctorArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(if failed { exit::ERROR } else { exit::OK })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bug 9 of issue 9: a missing or corrupt target table is an error
+    /// naming the file, not a silent fallback to two systems.
+    #[test]
+    fn doctor_targets_file_missing_or_corrupt_is_an_error() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let missing = dir.path().join("targets.json");
+        let err = target_systems(&missing, "x86_64-linux").unwrap_err();
+        assert!(
+            err.to_string().contains(&missing.display().to_string()),
+            "{err}"
+        );
+        std::fs::write(&missing, "{\"riscv64\": ").expect("write");
+        let err = target_systems(&missing, "x86_64-linux").unwrap_err();
+        assert!(
+            err.to_string().contains("cannot use the target table"),
+            "{err}"
+        );
+        std::fs::write(
+            &missing,
+            r#"{"riscv64": {"system": "riscv64-linux", "strategies": ["cross", "emulated"]},
+               "i686": {"system": "x86_64-linux", "strategies": ["emulated"]}}"#,
+        )
+        .expect("write");
+        assert_eq!(
+            target_systems(&missing, "x86_64-linux").expect("ok"),
+            ["riscv64-linux"]
+        );
+    }
 }

@@ -4,26 +4,18 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io::Write as _;
+use std::sync::Arc;
 
-use clap::Args;
 use crossplan_missing::{Missing, Progress};
 
-use crate::cli::GlobalArgs;
-use crate::commands::status::{CacheArgs, Engine};
+use crate::cli::{ExplainArgs, GlobalArgs};
+use crate::engine::progress::{self, ProgressLine};
+use crate::engine::{Engine, plural};
 use crate::exit;
+use crate::render;
 
-/// Arguments of `crossplan explain`.
-#[derive(Debug, Args)]
-pub struct ExplainArgs {
-    /// A derivation (`/nix/store/…-x.drv`) or installable (`.#cup-riscv64-emulated`).
-    #[arg(value_name = "DRV_OR_INSTALLABLE")]
-    pub root: String,
-    /// Print the build set as a Graphviz digraph (leaves filled) instead.
-    #[arg(long)]
-    pub dot: bool,
-    #[command(flatten)]
-    pub cache: CacheArgs,
-}
+/// How many entries of a problem list the text shows.
+const TOP: usize = 10;
 
 /// The chains: for each leaf (sorted by name), the path root → … → leaf as drv paths.
 pub fn chains(m: &Missing) -> Vec<Vec<String>> {
@@ -120,43 +112,65 @@ pub fn dot(m: &Missing) -> String {
 
 pub async fn run(args: ExplainArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     let engine = Engine::open(&args.cache).await?;
+    let progress = Arc::new(Progress::default());
+    let line = ProgressLine::start(progress.clone(), progress::wanted(args.dot), "explain");
     let m = engine
-        .missing(std::slice::from_ref(&args.root), &Progress::default())
-        .await?;
+        .missing(std::slice::from_ref(&args.root), &progress)
+        .await;
+    line.finish();
+    let m = m?;
     let mut out = std::io::stdout().lock();
     if args.dot {
         write!(out, "{}", dot(&m))?;
-        return Ok(exit::OK);
+        return Ok(code(&m));
     }
-    if m.build.is_empty() {
-        writeln!(
-            out,
-            "{}: nothing to build ({} paths to fetch)",
-            args.root,
-            m.fetch.len()
-        )?;
-        return Ok(exit::OK);
-    }
-    let chains = chains(&m);
-    writeln!(
-        out,
-        "{} needs {} builds; the first not cached ({}), each with the chain that needs it:",
-        args.root,
-        m.build.len(),
-        chains.len()
-    )?;
-    for c in &chains {
-        let names: Vec<String> = c.iter().map(|d| name_of(&m, d)).collect();
-        let leaf = c.last().map(String::as_str).unwrap_or("");
-        let system = m.build.get(leaf).map(|b| b.system.as_str()).unwrap_or("");
-        writeln!(out, "  {}  [{system}]", names.join(" -> "))?;
-        writeln!(out, "      {leaf}")?;
-    }
-    Ok(if m.errors.is_empty() {
+    write!(out, "{}", text(&args.root, &m))?;
+    Ok(code(&m))
+}
+
+/// 3 when lookups failed for good (the answer may overstate the work).
+fn code(m: &Missing) -> u8 {
+    if m.errors.is_empty() {
         exit::OK
     } else {
         exit::PARTIAL
-    })
+    }
+}
+
+/// The explanation: the chains of what must be built, then what cannot be
+/// had at all (paths nobody provides, refused records, failed lookups).
+pub fn text(root: &str, m: &Missing) -> String {
+    let mut s = String::new();
+    if m.build.is_empty() {
+        if m.unknown.is_empty() {
+            s.push_str(&format!(
+                "{root}: nothing to build ({} to fetch)\n",
+                plural(m.fetch.len(), "path", "paths")
+            ));
+        } else {
+            s.push_str(&format!(
+                "{root}: nothing to build, but {} cannot be had ({} to fetch)\n",
+                plural(m.unknown.len(), "path", "paths"),
+                plural(m.fetch.len(), "path", "paths")
+            ));
+        }
+    } else {
+        let chains = chains(m);
+        s.push_str(&format!(
+            "{root} needs {}; the first not cached ({}), each with the chain that needs it:\n",
+            plural(m.build.len(), "build", "builds"),
+            chains.len()
+        ));
+        for c in &chains {
+            let names: Vec<String> = c.iter().map(|d| name_of(m, d)).collect();
+            let leaf = c.last().map(String::as_str).unwrap_or("");
+            let system = m.build.get(leaf).map(|b| b.system.as_str()).unwrap_or("");
+            s.push_str(&format!("  {}  [{system}]\n", names.join(" -> ")));
+            s.push_str(&format!("      {leaf}\n"));
+        }
+    }
+    s.push_str(&render::problems(m, TOP));
+    s
 }
 
 #[cfg(test)]
@@ -199,5 +213,30 @@ mod tests {
         assert!(d.starts_with("digraph build {"));
         assert_eq!(d.matches("fillcolor").count(), 2, "{d}");
         assert_eq!(d.matches(" -> ").count(), 3, "{d}");
+    }
+
+    /// Bug 3 of issue 9: what nobody provides, and refused signatures, are
+    /// shown, not hidden behind "nothing to build".
+    #[test]
+    fn explain_shows_unknown_paths_and_refused_records() {
+        let mut m = Missing::default();
+        m.fetch.insert("/nix/store/f".into(), Default::default());
+        m.unknown.insert("/nix/store/u-nobody".into());
+        let t = text("/r.drv", &m);
+        assert!(
+            t.contains("nothing to build, but 1 path cannot be had (1 path to fetch)"),
+            "{t}"
+        );
+        assert!(t.contains("/nix/store/u-nobody"), "{t}");
+        let mut m = Missing::default();
+        m.build.insert("/cup.drv".into(), node("cup-0.1.0", &[]));
+        m.rejected.push(crossplan_missing::Rejected {
+            path: "/nix/store/x".into(),
+            substituter: "http://c".into(),
+            reason: "no trusted signature".into(),
+        });
+        let t = text("/cup.drv", &m);
+        assert!(t.contains("needs 1 build;"), "{t}");
+        assert!(t.contains("refused 1 narinfo record "), "{t}");
     }
 }

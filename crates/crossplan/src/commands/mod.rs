@@ -1,5 +1,7 @@
-//! One module per subcommand; each has its `Args` and an async `run` that
-//! returns the process exit code (see `crate::exit`).
+//! One module per subcommand, each an async `run` that parses its `Args`
+//! (defined in `crate::cli`), calls the engine, renders the answer, and
+//! returns the process exit code (see `crate::exit`). Command files import
+//! `cli`, `engine`, `render` and `exit`, never each other.
 
 pub mod build;
 pub mod calibrate;

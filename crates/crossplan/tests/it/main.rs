@@ -5,6 +5,7 @@
 
 mod build;
 mod calibrate;
+mod cancel;
 mod cli_errors;
 mod doctor;
 mod faults;

@@ -1,0 +1,168 @@
+//! Cancellation: SIGINT and SIGTERM stop what crossplan started, keep what is
+//! worth keeping, and say what was left undone.
+//!
+//! Child `nix` processes run in a process group of their own (so a terminal's
+//! ^C does not reach them before crossplan decides what to do, and so the
+//! signal reaches their own children too). On a signal crossplan forwards it
+//! to every such group, waits for the children to exit (SIGKILL after
+//! [`GRACE`]), saves the narinfo lookups already answered to the disk cache,
+//! prints one line saying what was left undone, and exits 128 + the signal
+//! (130 for SIGINT, 143 for SIGTERM), as a shell reports a killed command.
+
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossplan_cache::Substituters;
+use rustix::process::{Pid, Signal, kill_process_group};
+
+/// How long children get to exit after the forwarded signal.
+const GRACE: Duration = Duration::from_secs(10);
+
+type Undone = Box<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Default)]
+struct State {
+    /// Process groups of running children.
+    groups: Mutex<Vec<Pid>>,
+    /// Caches whose answers are saved on cancel.
+    savers: Mutex<Vec<Substituters>>,
+    /// Describes the work not done, when asked at cancel time.
+    undone: Mutex<Option<Undone>>,
+    /// The signal that cancelled the run (0: none).
+    signal: AtomicI32,
+}
+
+fn state() -> &'static State {
+    static STATE: OnceLock<State> = OnceLock::new();
+    STATE.get_or_init(State::default)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Save these caches' answers if the run is cancelled.
+pub fn save_on_cancel(substituters: Substituters) {
+    lock(&state().savers).push(substituters);
+}
+
+/// Say what is left undone if the run is cancelled now (asked at that moment).
+pub fn set_undone(describe: impl Fn() -> String + Send + Sync + 'static) {
+    *lock(&state().undone) = Some(Box::new(describe));
+}
+
+/// Whether a signal has cancelled the run.
+pub fn cancelled() -> bool {
+    state().signal.load(Ordering::SeqCst) != 0
+}
+
+/// A child process in a process group of its own, known to [`shutdown`]
+/// until it has been waited for.
+pub struct GroupChild {
+    pub child: Child,
+    pgid: Pid,
+}
+
+impl GroupChild {
+    /// Spawn `cmd` as the leader of a new process group.
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
+        use std::os::unix::process::CommandExt as _;
+        let child = cmd.process_group(0).spawn()?;
+        let pgid = Pid::from_child(&child);
+        lock(&state().groups).push(pgid);
+        Ok(Self { child, pgid })
+    }
+
+    /// Wait for the child to exit; then it is no longer waited for on cancel.
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let status = self.child.wait();
+        self.forget();
+        status
+    }
+
+    fn forget(&self) {
+        lock(&state().groups).retain(|p| *p != self.pgid);
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        // A child dropped before it exited (an error while reading its output)
+        // is stopped rather than left behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = kill_process_group(self.pgid, Signal::TERM);
+            let _ = self.child.wait();
+        }
+        self.forget();
+    }
+}
+
+/// Wait for SIGINT or SIGTERM; returns the signal number.
+pub async fn signalled() -> std::io::Result<i32> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(tokio::select! {
+        _ = int.recv() => 2,
+        _ = term.recv() => 15,
+    })
+}
+
+/// Stop the children, save the answered lookups, print what was left undone;
+/// returns the exit code (128 + `signal`).
+pub async fn shutdown(signal: i32) -> u8 {
+    let st = state();
+    st.signal.store(signal, Ordering::SeqCst);
+    let (sig, name, code) = if signal == 15 {
+        (Signal::TERM, "SIGTERM", crate::exit::TERMINATED)
+    } else {
+        (Signal::INT, "SIGINT", crate::exit::INTERRUPTED)
+    };
+    let groups: Vec<Pid> = lock(&st.groups).clone();
+    for pgid in &groups {
+        let _ = kill_process_group(*pgid, sig);
+    }
+    let start = Instant::now();
+    let mut killed = false;
+    while !lock(&st.groups).is_empty() {
+        if !killed && start.elapsed() > GRACE {
+            for pgid in lock(&st.groups).iter() {
+                let _ = kill_process_group(*pgid, Signal::KILL);
+            }
+            killed = true;
+        }
+        if start.elapsed() > GRACE * 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let savers: Vec<Substituters> = lock(&st.savers).clone();
+    let mut saved = true;
+    for s in &savers {
+        if let Err(e) = s.flush().await {
+            tracing::warn!("could not save the narinfo cache: {e}");
+            saved = false;
+        }
+    }
+    let undone = lock(&st.undone)
+        .as_ref()
+        .map(|f| f())
+        .unwrap_or_else(|| "the command did not finish".into());
+    let stopped = match groups.len() {
+        0 => String::new(),
+        1 => "; stopped its nix process".into(),
+        n => format!("; stopped its {n} nix processes"),
+    };
+    let kept = if !savers.is_empty() && saved {
+        "; lookups already answered are saved"
+    } else {
+        ""
+    };
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprint!("\r\x1b[K");
+    }
+    eprintln!("crossplan: interrupted by {name}: {undone}{stopped}{kept}");
+    code
+}

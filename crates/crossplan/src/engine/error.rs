@@ -1,0 +1,91 @@
+//! Errors of the engine and of the commands' own checks. Like the library
+//! crates' errors, each knows its fix ([`EngineError::hint`]); `exit.rs` asks
+//! every error in a chain for one, so nothing is turned into a string early.
+
+use std::path::PathBuf;
+
+/// What the engine or a command refuses, with the fix in [`EngineError::hint`].
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// `nix eval <flake>#lib.targets` failed.
+    #[error("`nix eval --json {attr}` failed: {stderr}")]
+    TargetsEval { attr: String, stderr: String },
+    /// `lib.targets` is not an object of targets.
+    #[error("{attr} is not a JSON object of targets: {reason}")]
+    TargetsJson { attr: String, reason: String },
+    /// A target name the flake does not define.
+    #[error("unknown target `{target}` in {flake}#lib.targets")]
+    UnknownTarget {
+        target: String,
+        flake: String,
+        known: Vec<String>,
+    },
+    /// No variant of a target can be built on this host.
+    #[error("no variant of {target} can be built here: {reason}")]
+    NoVariant { target: String, reason: String },
+    /// The same `--variant` label twice.
+    #[error("--variant label `{label}` is given twice")]
+    DuplicateVariant { label: String },
+    /// A `--workload` that is not SYSTEM=BINARY.
+    #[error("--workload `{spec}` is not SYSTEM=BINARY")]
+    WorkloadSpec { spec: String },
+    /// `--workload` for some systems but not this host's.
+    #[error("--workload gives no binary for {}{system}", if *host { "this host's system " } else { "" })]
+    WorkloadMissing { system: String, host: bool },
+    /// The built-in workload needs Go.
+    #[error("the built-in workload needs `go` on PATH to cross-compile it")]
+    NoGo,
+    /// QEMU computed something else than the host.
+    #[error("the workload printed {emulated:?} under QEMU but {native:?} natively")]
+    Miscomputed { emulated: String, native: String },
+    /// The target table given to `doctor` cannot be used.
+    #[error("cannot use the target table {path}: {reason}")]
+    TargetsFile { path: PathBuf, reason: String },
+    /// A derivation has no output of that name.
+    #[error("{drv} has no output `{output}`; its outputs: {known}")]
+    NoSuchOutput {
+        drv: String,
+        output: String,
+        known: String,
+    },
+}
+
+impl EngineError {
+    /// How to fix it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::TargetsEval { .. } => {
+                "pass --flake with the flake that defines lib.targets (default: the current directory)"
+                    .into()
+            }
+            Self::TargetsJson { .. } => {
+                "lib.targets must be an attribute set of target name → entry (see nix/targets.json)"
+                    .into()
+            }
+            Self::UnknownTarget { known, .. } => format!("known targets: {}", known.join(", ")),
+            Self::NoVariant { .. } => "run `crossplan doctor` to see how to enable emulation or remote builders, or pass --allow-purego".into(),
+            Self::DuplicateVariant { .. } => "give every --variant its own label, e.g. --variant cross=.#a --variant emulated=.#b".into(),
+            Self::WorkloadSpec { .. } => "write e.g. --workload riscv64-linux=out/cup-riscv64".into(),
+            Self::WorkloadMissing { system, host: true } => format!(
+                "add --workload {system}=BINARY: the same program built for this host"
+            ),
+            Self::WorkloadMissing { system, host: false } => {
+                format!("add --workload {system}=BINARY")
+            }
+            Self::NoGo => "install Go (it is in the cup dev shell), or pass --workload SYSTEM=BINARY for every system and this host".into(),
+            Self::Miscomputed { .. } => "the emulator miscomputes: try another QEMU version".into(),
+            Self::TargetsFile { .. } => "pass --targets-file with the project's nix/targets.json, or name the systems to check (e.g. `crossplan doctor riscv64-linux`)".into(),
+            Self::NoSuchOutput { drv, .. } => format!(
+                "name one of its outputs (e.g. {drv}^out), or leave `^…` out for all of them"
+            ),
+        })
+    }
+
+    /// Whether this is wrong command-line usage (exit 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Self::DuplicateVariant { .. } | Self::WorkloadSpec { .. }
+        )
+    }
+}

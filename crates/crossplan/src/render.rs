@@ -1,0 +1,104 @@
+//! Text pieces more than one command prints: the sections of an answer that
+//! say what could not be had, and cut lists.
+
+use std::fmt::Write as _;
+
+use crossplan_missing::Missing;
+
+use crate::engine::{and_more, plural};
+
+/// Append up to `top` of `items` as indented lines, then `… and N more`.
+pub fn list<I: IntoIterator<Item = String>>(s: &mut String, items: I, total: usize, top: usize) {
+    let mut shown = 0;
+    for item in items.into_iter().take(top) {
+        let _ = writeln!(s, "  {item}");
+        shown += 1;
+    }
+    if let Some(more) = and_more(shown, total) {
+        let _ = writeln!(s, "  {more}");
+    }
+}
+
+/// The sections of an answer that a plain count would hide: paths nobody
+/// provides, refused narinfo records, lookups that failed for good.
+pub fn problems(missing: &Missing, top: usize) -> String {
+    let mut s = String::new();
+    if !missing.unknown.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ndon't know how to get {} (no cache has {}, and {} no derivation):",
+            plural(missing.unknown.len(), "path", "paths"),
+            if missing.unknown.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            if missing.unknown.len() == 1 {
+                "it has"
+            } else {
+                "they have"
+            },
+        );
+        list(
+            &mut s,
+            missing.unknown.iter().cloned(),
+            missing.unknown.len(),
+            top,
+        );
+    }
+    if !missing.rejected.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nrefused {} (Nix's dry run would have promised these as fetches):",
+            plural(missing.rejected.len(), "narinfo record", "narinfo records"),
+        );
+        list(
+            &mut s,
+            missing
+                .rejected
+                .iter()
+                .map(|r| format!("{} from {}: {}", r.path, r.substituter, r.reason)),
+            missing.rejected.len(),
+            top,
+        );
+    }
+    if !missing.errors.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{} failed for good; the answer may overstate the work:",
+            plural(missing.errors.len(), "lookup", "lookups"),
+        );
+        list(
+            &mut s,
+            missing
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.url, e.reason)),
+            missing.errors.len(),
+            top,
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_lists_say_how_many_more_and_plurals_agree() {
+        let mut m = Missing::default();
+        m.unknown.insert("/nix/store/a".into());
+        let s = problems(&m, 10);
+        assert!(
+            s.contains("don't know how to get 1 path (no cache has it"),
+            "{s}"
+        );
+        for p in ["b", "c", "d"] {
+            m.unknown.insert(format!("/nix/store/{p}"));
+        }
+        let s = problems(&m, 2);
+        assert!(s.contains("get 4 paths"), "{s}");
+        assert!(s.contains("  … and 2 more\n"), "{s}");
+    }
+}

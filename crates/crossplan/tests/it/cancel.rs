@@ -1,0 +1,153 @@
+//! Cancellation (issue 9, bug 1): SIGINT or SIGTERM to `crossplan build`
+//! stops its `nix build` (and the builder under it) before crossplan exits
+//! 130 / 143 with one line saying what was left undone. Names contain
+//! `oracle`: they need Nix.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process};
+
+use crate::support;
+
+/// One target whose only variant builds forever (until stopped).
+const FLAKE: &str = r#"{
+  outputs = { self }:
+    let
+      host = "x86_64-linux";
+    in {
+      lib.targets.slow = { system = "x86_64-linux"; strategies = [ "cross" ]; };
+      packages.${host}.cup-slow-cross = builtins.derivation {
+        name = "cup-slow-0.1.0";
+        system = host;
+        builder = "/bin/sh";
+        args = [ "-c" "echo started; while true; do sleep 1; done # @SALT@" ];
+      };
+    };
+}
+"#;
+
+/// Processes (not zombies) whose command line contains any of `needles`.
+fn processes_with(needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+        {
+            continue;
+        }
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if needles.iter().any(|n| cmdline.contains(n)) {
+            found.push(format!("{name}: {cmdline}"));
+        }
+    }
+    found
+}
+
+fn interrupt_build(signal: Signal, name: &str, code: i32) {
+    support::require_nix();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let salt = crossplan_testkit::fixture::fresh_salt("cancel");
+    std::fs::write(dir.path().join("flake.nix"), FLAKE.replace("@SALT@", &salt)).expect("flake");
+    std::fs::write(
+        dir.path().join("nix.conf"),
+        "system = x86_64-linux\nmax-jobs = 1\nbuilders =\n",
+    )
+    .expect("nix.conf");
+    let dir_text = dir.path().display().to_string();
+    let mut child = Command::new(support::crossplan_bin())
+        .current_dir(dir.path())
+        .args(["build", "slow", "--flake", &dir_text])
+        .args(["--substituters", "", "--no-disk-cache", "--nix-conf"])
+        .arg(dir.path().join("nix.conf"))
+        .arg("--history")
+        .arg(dir.path().join("history.sqlite"))
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn crossplan");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    // Wait for the builder to run: then `nix build` is certainly running.
+    let start = Instant::now();
+    while processes_with(&[&salt]).is_empty() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "crossplan exited ({status}) before the build started: {}",
+                reader.join().unwrap_or_default()
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the builder never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    kill_process(Pid::from_child(&child), signal).expect("kill");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("crossplan did not exit within 60 s of {name}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = reader.join().unwrap_or_default();
+    let left = processes_with(&[&salt, &dir_text]);
+    assert!(
+        left.is_empty(),
+        "processes left behind after {name}: {left:#?}\nstderr: {stderr}"
+    );
+    assert_eq!(status.code(), Some(code), "stderr: {stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("crossplan: interrupted"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one line on what was left undone: {stderr}");
+    assert!(
+        lines[0].contains(&format!("interrupted by {name}"))
+            && lines[0].contains("building slow was stopped after 0 of 1 build")
+            && lines[0].contains("stopped its nix process"),
+        "{stderr}"
+    );
+}
+
+/// Bug 1: `crossplan build` stopped with SIGINT (^C) leaves no nix behind.
+#[test]
+fn build_oracle_sigint_stops_nix_build_and_exits_130() {
+    interrupt_build(Signal::INT, "SIGINT", 130);
+}
+
+/// Bug 1: `crossplan build` stopped with SIGTERM (systemctl stop, a cancelled
+/// CI job) leaves no nix behind.
+#[test]
+fn build_oracle_sigterm_stops_nix_build_and_exits_143() {
+    interrupt_build(Signal::TERM, "SIGTERM", 143);
+}
+
+#[test]
+fn processes_with_finds_this_test() {
+    let me = std::env::args().next().unwrap_or_default();
+    assert!(!processes_with(&[Path::new(&me).to_string_lossy().as_ref()]).is_empty());
+}
