@@ -4,12 +4,15 @@
 //! `Store::queryMissing` (Nix src/libstore/misc.cc) exactly, and checks
 //! narinfo signatures on top (see `../shared/cache-semantics.md` §1.1).
 
+pub mod cache;
+mod closure;
 mod walk;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+pub use closure::{ClosureStatus, NodeStatus, closure_status};
 pub use walk::{Lookups, MissingError, Options, PathHit, PathLookup, Progress, query_missing};
 
 /// The answer: what a `nix build` of the requests would do.

@@ -11,7 +11,6 @@
 pub mod build;
 pub mod cancel;
 pub mod error;
-mod lookups;
 pub mod plan;
 pub mod progress;
 pub mod targets;
@@ -165,7 +164,7 @@ impl Engine {
         .await
         .context("instantiating the roots")??;
         tracing::info!(roots = requests.len(), "resolved the roots");
-        let adapter = lookups::CacheLookups(&self.substituters);
+        let adapter = crossplan_missing::cache::CacheLookups(&self.substituters);
         let mut missing =
             query_missing(&self.store, &requests, &adapter, &self.options, progress).await?;
         let stats = self.substituters.stats();

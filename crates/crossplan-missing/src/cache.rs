@@ -1,10 +1,11 @@
-//! Bridges the cache client to the walk's [`Lookups`].
+//! Bridges the cache client (`crossplan-cache`) to the walk's [`Lookups`].
 
 use crossplan_cache::{StorePath, Substituters};
-use crossplan_missing::{LookupFailure, Lookups, PathHit, PathLookup, Rejected};
 
-/// Bridges the cache client to the engine's [`Lookups`].
-pub(super) struct CacheLookups<'a>(pub(super) &'a Substituters);
+use crate::{LookupFailure, Lookups, PathHit, PathLookup, Rejected};
+
+/// The substituters, in priority order, as the walk's [`Lookups`].
+pub struct CacheLookups<'a>(pub &'a Substituters);
 
 impl Lookups for CacheLookups<'_> {
     async fn lookup(&self, path: StorePath) -> PathLookup {
