@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -33,8 +32,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	send := func(st State) bool {
-		b, _ := json.Marshal(st)
-		if _, err := fmt.Fprintf(w, "event: state\ndata: %s\n\n", b); err != nil {
+		if _, err := fmt.Fprintf(w, "event: state\ndata: %s\n\n", marshal(st)); err != nil {
 			return false
 		}
 		fl.Flush()
@@ -137,7 +135,7 @@ func (s *Server) Loop(ctx context.Context) {
 		if !greeted || !s.opts.Device.Connected() {
 			if err := s.hello(ctx); err != nil {
 				if ctx.Err() == nil && i%50 == 0 {
-					s.opts.Logger.Printf("cup serve: device %s: %v", s.opts.Device.Name(), err)
+					s.opts.Logger.Printf("cup serve: %v", err) // err names the device
 				}
 			} else {
 				if !greeted || i > 0 {
