@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -168,7 +169,28 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          s.opts.Logger,
 	}
-	srv.RegisterOnShutdown(func() { s.stopOnce.Do(func() { close(s.stopping) }) })
+	// Browsers open spare connections they may never send a request on; the
+	// server counts those as busy for 5 s, which would hold up Shutdown, so
+	// they are closed as soon as it starts (no request has begun on them).
+	var freshMu sync.Mutex
+	fresh := map[net.Conn]struct{}{}
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		freshMu.Lock()
+		defer freshMu.Unlock()
+		if st == http.StateNew {
+			fresh[c] = struct{}{}
+		} else {
+			delete(fresh, c)
+		}
+	}
+	srv.RegisterOnShutdown(func() {
+		s.stopOnce.Do(func() { close(s.stopping) })
+		freshMu.Lock()
+		defer freshMu.Unlock()
+		for c := range fresh {
+			c.Close()
+		}
+	})
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	defer stopLoop()
 	go s.Loop(loopCtx)
