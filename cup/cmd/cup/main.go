@@ -168,7 +168,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		logger.Print(msg)
 	})
 	if err != nil {
-		logger.Print(err)
+		logger.Print(server.LogLine(err.Error()))
 		return exitFailure
 	}
 	logger.Print("cup serve: stopped")

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -136,12 +137,41 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// serveLog collects a cup serve process's output while it runs.
+type serveLog struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	done chan struct{} // closed at the end of the output
+}
+
+func (l *serveLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+func (l *serveLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// all waits for the end of the output (after the process ended) and returns it.
+func (l *serveLog) all() string {
+	select {
+	case <-l.done:
+	case <-time.After(5 * time.Second):
+	}
+	return l.String()
+}
+
 // startServe runs `cup serve args…` as a process and returns it with the URL
-// from its startup line and its whole log so far.
-func startServe(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *bytes.Buffer) {
+// from its startup line and its log.
+func startServe(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *serveLog) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(append(os.Environ(), "CUP_TEST_RUN_MAIN=1"), env...)
+	// GORACE: a -race binary otherwise sleeps 1 s at exit (atexit_sleep_ms)
+	cmd.Env = append(append(os.Environ(), "CUP_TEST_RUN_MAIN=1", "GORACE=atexit_sleep_ms=0"), env...)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -151,36 +181,31 @@ func startServe(t *testing.T, env []string, args ...string) (*exec.Cmd, string, 
 		t.Fatal(err)
 	}
 	pw.Close()
-	var log bytes.Buffer
-	lines := make(chan string)
+	log := &serveLog{done: make(chan struct{})}
+	urls := make(chan string, 1)
 	go func() {
+		defer close(log.done)
+		defer pr.Close()
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			lines <- sc.Text()
+			log.add(sc.Text())
+			if _, u, found := strings.Cut(sc.Text(), "; open "); found && len(urls) == 0 {
+				urls <- strings.Fields(u)[0]
+			}
 		}
-		close(lines)
 	}()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("cup serve ended before its startup line:\n%s", log.String())
-			}
-			log.WriteString(l + "\n")
-			if _, u, found := strings.Cut(l, "; open "); found {
-				go func() { // keep draining
-					for l := range lines {
-						log.WriteString(l + "\n")
-					}
-				}()
-				return cmd, strings.Fields(u)[0], &log
-			}
-		case <-deadline:
-			cmd.Process.Kill()
-			t.Fatalf("no startup line within 10 s:\n%s", log.String())
-		}
+	select {
+	case u := <-urls:
+		return cmd, u, log
+	case <-log.done:
+		cmd.Wait()
+		t.Fatalf("cup serve ended before its startup line:\n%s", log.String())
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("no startup line within 10 s:\n%s", log.all())
 	}
+	return nil, "", nil
 }
 
 // An idle cup serve stops within a fraction of a second on SIGTERM, also
@@ -225,10 +250,10 @@ func TestServeStopsFastOnSIGTERM(t *testing.T) {
 			err := cmd.Wait()
 			took := time.Since(start)
 			if err != nil {
-				t.Errorf("cup serve exited with %v:\n%s", err, log.String())
+				t.Errorf("cup serve exited with %v:\n%s", err, log.all())
 			}
 			if took > 500*time.Millisecond {
-				t.Errorf("cup serve took %v to stop after SIGTERM, want under 500ms:\n%s", took, log.String())
+				t.Errorf("cup serve took %v to stop after SIGTERM, want under 500ms:\n%s", took, log.all())
 			}
 			t.Logf("stopped %v after SIGTERM", took.Round(time.Millisecond))
 		})
@@ -239,15 +264,23 @@ func TestServeStopsFastOnSIGTERM(t *testing.T) {
 // the startup line gives a URL to open (issue 10).
 func TestServeLog(t *testing.T) {
 	const token = "correct-horse-battery-staple"
-	cmd, url, log := startServe(t, []string{"CUP_TOKEN=" + token}, "--sim")
+	// a missing device: its error (with a hint line) is logged too
+	cmd, url, log := startServe(t, []string{"CUP_TOKEN=" + token}, "--device", "/dev/cup-missing-device")
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Errorf("startup URL %q", url)
 	}
+	time.Sleep(300 * time.Millisecond)
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("cup serve: %v\n%s", err, log)
+		t.Fatalf("cup serve: %v\n%s", err, log.all())
 	}
-	out := log.String()
+	out := log.all()
+	if !strings.Contains(out, "cup serve: device /dev/cup-missing-device: cannot open: ") || !strings.Contains(out, "; hint: ") {
+		t.Errorf("the log lacks the device error with its hint:\n%s", out)
+	}
+	if strings.Contains(out, "device /dev/cup-missing-device: device") {
+		t.Errorf("the log names the device twice:\n%s", out)
+	}
 	stamp := regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d cup serve: `)
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if !stamp.MatchString(l) {

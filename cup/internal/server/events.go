@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -127,6 +128,13 @@ func (s *Server) hello(ctx context.Context) error {
 	return s.opts.Device.SetPattern(ctx, settings)
 }
 
+// LogLine makes msg one log line: a message with a hint on its own line
+// ("…\nhint: …") becomes "…; hint: …", so that every line of the log starts
+// with the logger's timestamp.
+func LogLine(msg string) string {
+	return strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "; ")
+}
+
 // Loop polls the device until ctx ends.
 func (s *Server) Loop(ctx context.Context) {
 	tick := time.NewTicker(s.opts.Poll)
@@ -136,7 +144,7 @@ func (s *Server) Loop(ctx context.Context) {
 		if !greeted || !s.opts.Device.Connected() {
 			if err := s.hello(ctx); err != nil {
 				if ctx.Err() == nil && i%50 == 0 {
-					s.opts.Logger.Printf("cup serve: %v", err) // err names the device
+					s.opts.Logger.Print(LogLine("cup serve: " + err.Error())) // err names the device
 				}
 			} else {
 				if !greeted || i > 0 {
