@@ -208,7 +208,7 @@ func startServe(t *testing.T, env []string, args ...string) (*exec.Cmd, string, 
 	return nil, "", nil
 }
 
-// An idle cup serve stops within a fraction of a second on SIGTERM, also
+// An idle cup serve stops within a second (natively: milliseconds) on SIGTERM, also
 // with a device that never answers and a browser's spare connection open
 // (issue 10: it took about 2 s).
 func TestServeStopsFastOnSIGTERM(t *testing.T) {
@@ -252,8 +252,11 @@ func TestServeStopsFastOnSIGTERM(t *testing.T) {
 			if err != nil {
 				t.Errorf("cup serve exited with %v:\n%s", err, log.all())
 			}
-			if took > 500*time.Millisecond {
-				t.Errorf("cup serve took %v to stop after SIGTERM, want under 500ms:\n%s", took, log.all())
+			// natively it takes a few ms; 1 s leaves room for a loaded
+			// machine or QEMU (the Nix check of an emulated build) and still
+			// catches the old 5 s wait for a spare connection
+			if took > time.Second {
+				t.Errorf("cup serve took %v to stop after SIGTERM, want under 1s:\n%s", took, log.all())
 			}
 			t.Logf("stopped %v after SIGTERM", took.Round(time.Millisecond))
 		})

@@ -85,7 +85,7 @@ func CheckAddr(addr, token string) (loopback bool, err error) {
 		return false, fmt.Errorf("--addr %q: %v; want host:port, e.g. 127.0.0.1:8080", addr, err)
 	}
 	if n := utf8.RuneCountInString(token); token != "" && n < MinTokenLen {
-		return false, fmt.Errorf("the token is too short (%d of at least %d characters)\nhint: make one with: openssl rand -hex 16", n, MinTokenLen)
+		return false, fmt.Errorf("the API token (--token, --token-file or $CUP_TOKEN) is too short (%d of at least %d characters)\nhint: make one with: openssl rand -hex 16", n, MinTokenLen)
 	}
 	loopback = host == "localhost"
 	if ip := net.ParseIP(host); ip != nil {
