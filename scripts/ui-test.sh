@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ui-test.sh: the real-browser test of cup's control page. Starts cup serve
 # --sim, drives Debian's chromium through chromedriver (W3C WebDriver), checks
-# that the LED ring follows the controls, and saves out/ui-screenshot.png.
+# that the LED ring follows the controls and the menu follows the device
+# (API changes, custom → off), and that a server with a token asks for it.
+# Saves out/ui-screenshot.png and out/ui-token-prompt.png (the token prompt).
 # Needs: scripts/setup-cup.sh (go, chromium, chromium-driver).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,4 +18,4 @@ mkdir -p "$root/out"
 export CUP_UI_TEST=1 CUP_UI_SCREENSHOT="$root/out/ui-screenshot.png"
 cd "$root/cup"
 go test -count=1 -run '^TestUIInBrowser$' -v ./cmd/cup
-echo "ui-test: screenshot at out/ui-screenshot.png"
+echo "ui-test: screenshots at out/ui-screenshot.png and out/ui-token-prompt.png"

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,8 +38,8 @@ const (
 const usage = `cup — LED mug coaster controller
 
 usage:
-  cup serve    [--addr 127.0.0.1:8080] [--device PATH | --sim] [--token T] [--baud N]
-  cup send     (--device PATH | --sim) --pattern NAME [--color #RRGGBB] [--brightness N] [--speed N]
+  cup serve    [--addr 127.0.0.1:8080] [--device PATH | --sim] [--token-file F | --token T] [--baud N]
+  cup send     (--device PATH | --sim) --pattern NAME [--color #rrggbb|NAME] [--brightness N] [--speed N]
   cup sim      --pty              serve a simulated coaster on a pseudo-terminal (Linux)
   cup selftest                    run the built-in checks, print one JSON line
   cup version
@@ -70,6 +71,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "selftest":
 		return cmdSelftest(rest, stdout, stderr)
 	case "version", "--version", "-version":
+		fs := newFlags("version", stderr)
+		fs.Usage = func() {
+			fmt.Fprint(fs.Output(), "usage: cup version\n\nPrints cup's version, the platform it was built for, whether cgo is on, and the Go version.\n")
+		}
+		if code, ok := parse(fs, rest); !ok {
+			return code
+		}
 		fmt.Fprintln(stdout, version.String())
 		return exitOK
 	case "help", "-h", "--help", "-help":
@@ -122,7 +130,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port); a non-loopback address needs --token")
 	dev := fs.String("device", "", "serial device of the coaster (e.g. /dev/ttyACM0, COM3); default: simulator")
 	useSim := fs.Bool("sim", false, "use the built-in simulator (the default without --device)")
-	token := fs.String("token", os.Getenv("CUP_TOKEN"), "API token (default $CUP_TOKEN); required on non-loopback addresses")
+	token := fs.String("token", os.Getenv("CUP_TOKEN"), fmt.Sprintf("API token, at least %d characters (default $CUP_TOKEN); required on non-loopback addresses", server.MinTokenLen))
 	tokenFile := fs.String("token-file", "", "read the API token from this file (keeps it out of the process list)")
 	baud := fs.Int("baud", serial.DefaultBaud, "serial line speed")
 	poll := fs.Duration("poll", 100*time.Millisecond, "how often the LED ring is read for the UI")
@@ -143,6 +151,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	defer client.Close()
+	// Every line cup serve logs has the same timestamp prefix; the token is
+	// never logged (the page asks for it).
 	logger := log.New(stderr, "", log.LstdFlags)
 	s, err := server.New(server.Options{Addr: *addr, Token: *token, Device: client, Poll: *poll, Logger: logger})
 	if err != nil {
@@ -150,18 +160,55 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	err = s.Run(ctx, func(a net.Addr) {
-		url := "http://" + a.String() + "/"
+		urls := browseURLs(a, net.InterfaceAddrs)
+		msg := fmt.Sprintf("cup serve: %s, device %s, listening on %s; open %s", version.String(), client.Name(), a, strings.Join(urls, " or "))
 		if *token != "" {
-			url += "?token=<token>"
+			msg += " (the page asks for the token)"
 		}
-		fmt.Fprintf(stdout, "cup serve: %s on %s (device: %s)\n", version.String(), url, client.Name())
+		logger.Print(msg)
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
+		logger.Print(server.LogLine(err.Error()))
 		return exitFailure
 	}
-	fmt.Fprintln(stdout, "cup serve: stopped")
+	logger.Print("cup serve: stopped")
 	return exitOK
+}
+
+// browseURLs returns the URLs a person can open to reach a listener at a:
+// the address itself when it is a specific one; for a wildcard address
+// (0.0.0.0, [::]) this host's first network addresses (from ifaddrs) and
+// localhost, since http://[::]:8080/ opens nowhere useful.
+func browseURLs(a net.Addr, ifaddrs func() ([]net.Addr, error)) []string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return []string{"http://" + a.String() + "/"}
+	}
+	port := strconv.Itoa(tcp.Port)
+	if !tcp.IP.IsUnspecified() && tcp.IP != nil {
+		return []string{"http://" + net.JoinHostPort(tcp.IP.String(), port) + "/"}
+	}
+	ipv4Only := tcp.IP.To4() != nil // 0.0.0.0; [::] is dual-stack
+	var v4, v6 []string
+	if addrs, err := ifaddrs(); err == nil {
+		for _, ad := range addrs {
+			ipn, ok := ad.(*net.IPNet)
+			if !ok || !ipn.IP.IsGlobalUnicast() { // leaves out loopback and link-local
+				continue
+			}
+			u := "http://" + net.JoinHostPort(ipn.IP.String(), port) + "/"
+			if ipn.IP.To4() != nil {
+				v4 = append(v4, u)
+			} else if !ipv4Only {
+				v6 = append(v6, u)
+			}
+		}
+	}
+	urls := append(v4, v6...)
+	if len(urls) > 2 {
+		urls = urls[:2]
+	}
+	return append(urls, "http://localhost:"+port+"/")
 }
 
 func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -169,7 +216,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dev := fs.String("device", "", "serial device of the coaster (e.g. /dev/ttyACM0, COM3)")
 	useSim := fs.Bool("sim", false, "send to the built-in simulator")
 	pattern := fs.String("pattern", "", "pattern: off, solid, breathe, spin, rainbow, comet")
-	color := fs.String("color", "#ff8800", "colour as #RRGGBB")
+	color := fs.String("color", "#ff8800", "colour: #rrggbb, #rgb or a name ("+strings.Join(pixel.ColorNames(), ", ")+")")
 	brightness := fs.Int("brightness", 160, "brightness 0..255")
 	speed := fs.Int("speed", 40, "animation speed 1..255")
 	baud := fs.Int("baud", serial.DefaultBaud, "serial line speed")
@@ -194,7 +241,7 @@ func cmdSend(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return fail("--pattern: %v", err)
 	}
-	c, err := pixel.ParseHex(*color)
+	c, err := pixel.ParseColor(*color)
 	if err != nil {
 		return fail("--color: %v", err)
 	}

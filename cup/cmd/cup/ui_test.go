@@ -4,7 +4,10 @@ package main
 // loopback port, Chromium driven by chromedriver over the W3C WebDriver HTTP
 // protocol (standard library only). It changes the pattern, colour and
 // brightness with the page's own controls and checks that the LED ring on the
-// page follows, then saves a screenshot.
+// page follows, then saves a screenshot. Then (issue 10): the menu follows a
+// change made through the API, custom → off works from the menu, and a server
+// with a token, opened without it, asks for it (screenshot of the prompt:
+// ui-token-prompt.png next to the first one).
 //
 // Skipped unless CUP_UI_TEST=1 (scripts/ui-test.sh sets it). Optional:
 // CUP_CHROMEDRIVER, CUP_CHROMIUM (binaries), CUP_UI_SCREENSHOT (PNG path,
@@ -160,30 +163,125 @@ func allEqual(c []string, want string) bool {
 	return true
 }
 
+// serveForUI runs `cup serve --sim --addr <free port> extra…` through run()
+// and returns its address and a stop function that cancels it and reports
+// its exit code, how long it took to stop, and what it logged.
+func serveForUI(t *testing.T, extra ...string) (addr string, stop func() (int, time.Duration, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	served := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() { served <- run(ctx, append([]string{"serve", "--sim", "--addr", addr}, extra...), &out, &errb) }()
+	stopped := false
+	stop = func() (int, time.Duration, string) {
+		if stopped {
+			return 0, 0, ""
+		}
+		stopped = true
+		start := time.Now()
+		cancel()
+		select {
+		case code := <-served:
+			return code, time.Since(start), out.String() + errb.String()
+		case <-time.After(10 * time.Second):
+			t.Errorf("cup serve on %s did not shut down within 10s", addr)
+			return -1, time.Since(start), ""
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop
+}
+
+// postJSON sends body to a cup API endpoint and fails the test on an error status.
+func postJSON(t *testing.T, url, token, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&st)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s %s: %d %v", url, body, res.StatusCode, st)
+	}
+	return st
+}
+
+func getState(t *testing.T, addr, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/api/state", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&st)
+	return st
+}
+
+// screenshot saves the browser's viewport as a PNG at path.
+func (wd *webdriver) screenshot(path string) int {
+	wd.t.Helper()
+	var b64 string
+	if err := json.Unmarshal(wd.must("GET", "/screenshot", nil), &b64); err != nil {
+		wd.t.Fatal(err)
+	}
+	png, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		wd.t.Fatalf("screenshot is not a PNG (%v)", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		wd.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		wd.t.Fatal(err)
+	}
+	return len(png)
+}
+
+// js runs a script and returns its result as a string (JSON for non-strings).
+func (wd *webdriver) js(script string, args ...any) string {
+	wd.t.Helper()
+	v := wd.script(script, args...)
+	var str string
+	if json.Unmarshal(v, &str) == nil {
+		return str
+	}
+	return string(v)
+}
+
+// pick chooses a pattern from the page's menu the way a person does: a click
+// on its option.
+func (wd *webdriver) pick(pattern string) {
+	wd.t.Helper()
+	wd.must("POST", "/element/"+wd.element(`#pattern option[value="`+pattern+`"]`)+"/click", map[string]any{})
+}
+
 func TestUIInBrowser(t *testing.T) {
 	if os.Getenv("CUP_UI_TEST") != "1" {
 		t.Skip("set CUP_UI_TEST=1 to run the browser test (scripts/ui-test.sh)")
 	}
 	driverBin := findBinary(t, "CUP_CHROMEDRIVER", "chromedriver")
 	chromeBin := findBinary(t, "CUP_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
+	shot := os.Getenv("CUP_UI_SCREENSHOT")
+	if shot == "" {
+		shot = filepath.Join("..", "..", "..", "out", "ui-screenshot.png")
+	}
+	tokenShot := filepath.Join(filepath.Dir(shot), "ui-token-prompt.png")
 
 	// 1. cup serve --sim, through the real command-line code
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	served := make(chan int, 1)
-	var serveOut, serveErr bytes.Buffer
-	go func() { served <- run(ctx, []string{"serve", "--sim", "--addr", addr}, &serveOut, &serveErr) }()
-	defer func() {
-		cancel()
-		select {
-		case code := <-served:
-			if code != 0 {
-				t.Errorf("cup serve exited %d: %s", code, serveErr.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("cup serve did not shut down within 10s")
-		}
-	}()
+	addr, _ := serveForUI(t)
 	waitHTTP(t, "http://"+addr+"/api/state")
 
 	// 2. chromedriver
@@ -233,16 +331,22 @@ func TestUIInBrowser(t *testing.T) {
 		return len(before) == 24 && !allEqual(before, before[0])
 	})
 	wd.waitFor("the status badge to say connected", 10*time.Second, func() bool {
-		return string(wd.script(`return document.getElementById('status').dataset.connected;`)) == `"true"`
+		return wd.js(`return document.getElementById('status').dataset.connected;`) == "true"
 	})
-	frame0 := string(wd.script(`return document.getElementById('ring').dataset.frame;`))
+	frame0 := wd.js(`return document.getElementById('ring').dataset.frame;`)
 	wd.waitFor("live updates (server-sent events)", 10*time.Second, func() bool {
-		return string(wd.script(`return document.getElementById('ring').dataset.frame;`)) != frame0
+		return wd.js(`return document.getElementById('ring').dataset.frame;`) != frame0
 	})
+	if wd.js(`return document.getElementById('color').disabled;`) != "true" {
+		t.Errorf("the colour picker is enabled for rainbow, which ignores it")
+	}
 
 	// 5. the controls: pattern by clicking the option, brightness with the
 	// keyboard (End = maximum), colour through the picker's value + events
-	wd.must("POST", "/element/"+wd.element(`#pattern option[value="solid"]`)+"/click", map[string]any{})
+	wd.pick("solid")
+	wd.waitFor("the colour picker to be enabled for solid", 5*time.Second, func() bool {
+		return wd.js(`return document.getElementById('color').disabled;`) == "false"
+	})
 	wd.must("POST", "/element/"+wd.element(`#brightness`)+"/value", map[string]any{"text": "\uE010"}) // End
 	wd.script(`const e = document.getElementById('color');
 		e.value = arguments[0];
@@ -260,43 +364,113 @@ func TestUIInBrowser(t *testing.T) {
 	if allEqual(before, after[0]) {
 		t.Fatalf("the ring did not change: before %v, after %v", before, after)
 	}
-	if p := string(wd.script(`return document.getElementById('ring').dataset.pattern;`)); p != `"solid"` {
+	if p := wd.js(`return document.getElementById('ring').dataset.pattern;`); p != "solid" {
 		t.Errorf("ring data-pattern = %s, want solid", p)
 	}
 	// the server agrees
-	res, err := http.Get("http://" + addr + "/api/state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&st)
-	res.Body.Close()
-	if st["pattern"] != "solid" || st["color"] != "#00c0ff" || st["brightness"] != float64(255) {
+	if st := getState(t, addr, ""); st["pattern"] != "solid" || st["color"] != "#00c0ff" || st["brightness"] != float64(255) {
 		t.Errorf("server state after the UI changes: pattern %v colour %v brightness %v", st["pattern"], st["color"], st["brightness"])
 	}
 
 	// 7. screenshot
-	var b64 string
-	if err := json.Unmarshal(wd.must("GET", "/screenshot", nil), &b64); err != nil {
-		t.Fatal(err)
-	}
-	png, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
-		t.Fatalf("screenshot is not a PNG (%v)", err)
-	}
-	shot := os.Getenv("CUP_UI_SCREENSHOT")
-	if shot == "" {
-		shot = filepath.Join("..", "..", "..", "out", "ui-screenshot.png")
-	}
-	if err := os.MkdirAll(filepath.Dir(shot), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	n := wd.screenshot(shot)
 	t.Logf("LEDs before: %v", before[:4])
 	t.Logf("LEDs after:  %v", after[:4])
-	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+	t.Logf("screenshot: %s (%d bytes)", shot, n)
+
+	// 8. the menu follows a change made through the API, also while it has
+	// the focus (as it has right after a person used it), and choosing the
+	// pattern the device had before reaches the device (issue 10)
+	wd.script(`document.getElementById('pattern').focus();`)
+	postJSON(t, "http://"+addr+"/api/pattern", "", `{"pattern":"comet"}`)
+	menu := func() string { return wd.js(`return document.getElementById('pattern').value;`) }
+	wd.waitFor("the menu to show comet after the API set it", 5*time.Second, func() bool { return menu() == "comet" },
+		func() { t.Logf("menu shows %q, focused: %s", menu(), wd.js(`return document.activeElement.id;`)) })
+	wd.pick("solid")
+	wd.waitFor("the device to be solid again after choosing solid in the menu", 5*time.Second, func() bool {
+		return getState(t, addr, "")["pattern"] == "solid"
+	}, func() { t.Logf("server: %v, menu: %q", getState(t, addr, "")["pattern"], menu()) })
+
+	// 9. custom → off: pixels set through the API put the device in custom;
+	// the menu says so (with the colour picker off), and "off" from the menu
+	// turns the ring off (issue 10: the menu showed "off" and sent nothing)
+	postJSON(t, "http://"+addr+"/api/pixels", "", `{"start":0,"pixels":["#ff0000","#ff0000","#ff0000","#ff0000"]}`)
+	wd.waitFor("the menu to show custom", 5*time.Second, func() bool { return menu() == "custom" },
+		func() { t.Logf("menu shows %q; server: %v", menu(), getState(t, addr, "")["pattern"]) })
+	if wd.js(`return document.getElementById('color').disabled;`) != "true" {
+		t.Errorf("the colour picker is enabled for custom")
+	}
+	wd.waitFor("red pixels on the page", 5*time.Second, func() bool { return wd.ledColours()[0] == "rgb(255, 0, 0)" })
+	wd.pick("off")
+	wd.waitFor("the device to be off after choosing off in the menu", 5*time.Second, func() bool {
+		return getState(t, addr, "")["pattern"] == "off"
+	}, func() { t.Logf("server: %v, menu: %q", getState(t, addr, "")["pattern"], menu()) })
+	wd.waitFor("every LED on the page to be dark", 5*time.Second, func() bool { return allEqual(wd.ledColours(), "rgb(0, 0, 0)") })
+
+	// 10. a server with a token, opened without it: the page says a token is
+	// needed and offers a field; a wrong token is refused, the right one
+	// connects, and the tab keeps it (sessionStorage) across a reload
+	const token = "ui-test-token-0123456789"
+	addrT, stopT := serveForUI(t, "--token", token)
+	waitHTTP(t, "http://"+addrT+"/")
+	wd.must("POST", "/url", map[string]any{"url": "http://" + addrT + "/"})
+	visible := func(id string) bool {
+		return wd.js(`const e = document.getElementById(arguments[0]); return !!e && !e.hidden && e.offsetParent !== null;`, id) == "true"
+	}
+	wd.waitFor("the token prompt", 10*time.Second, func() bool { return visible("auth") },
+		func() { t.Logf("status: %q", wd.js(`return document.getElementById('status').textContent;`)) })
+	if s := wd.js(`return document.getElementById('status').textContent;`); s != "token needed" {
+		t.Errorf("status badge says %q, want \"token needed\"", s)
+	}
+	if m := wd.js(`return document.getElementById('auth-message').textContent;`); !strings.Contains(m, "needs a token") {
+		t.Errorf("prompt says %q", m)
+	}
+	n = wd.screenshot(tokenShot)
+	t.Logf("token prompt screenshot: %s (%d bytes)", tokenShot, n)
+	field := wd.element("#token")
+	wd.must("POST", "/element/"+field+"/value", map[string]any{"text": "not-the-token-at-all\uE007"}) // Enter
+	wd.waitFor("the wrong token to be refused", 5*time.Second, func() bool {
+		return visible("auth") && strings.Contains(wd.js(`return document.getElementById('auth-message').textContent;`), "not accepted")
+	})
+	wd.must("POST", "/element/"+field+"/value", map[string]any{"text": token})
+	wd.must("POST", "/element/"+wd.element("#token-submit")+"/click", map[string]any{})
+	connected := func() bool {
+		return wd.js(`return document.getElementById('status').dataset.connected;`) == "true" && len(wd.ledColours()) == 24
+	}
+	wd.waitFor("the page to connect with the entered token", 10*time.Second, connected)
+	if visible("auth") {
+		t.Errorf("the token prompt is still shown after connecting")
+	}
+	if got := wd.js(`return sessionStorage.getItem('cup-token');`); got != token {
+		t.Errorf("sessionStorage cup-token = %q, want the token", got)
+	}
+	wd.must("POST", "/refresh", map[string]any{})
+	wd.waitFor("the page to reconnect after a reload without asking", 10*time.Second, connected)
+	if visible("auth") {
+		t.Errorf("the token prompt came back after a reload")
+	}
+	// the token as ?token= works and leaves the address bar
+	wd.must("POST", "/url", map[string]any{"url": "http://" + addrT + "/?token=" + token})
+	wd.waitFor("the page to connect with ?token=", 10*time.Second, connected)
+	if u := wd.js(`return location.href;`); strings.Contains(u, token) {
+		t.Errorf("the token stays in the address bar: %s", u)
+	}
+	// the menu works with the token, too
+	wd.pick("breathe")
+	wd.waitFor("breathe through the token-protected API", 5*time.Second, func() bool {
+		return getState(t, addrT, token)["pattern"] == "breathe"
+	})
+
+	// 11. stopping with the page still open (a live event stream, spare
+	// connections) is quick, and the log never shows the token
+	code, took, log := stopT()
+	if code != 0 || took > time.Second {
+		t.Errorf("cup serve with an open page: exit %d after %v (want 0 within 1s)", code, took)
+	}
+	if strings.Contains(log, token) {
+		t.Errorf("cup serve logged the token:\n%s", log)
+	}
+	t.Logf("cup serve stopped %v after cancel with the page open", took.Round(time.Millisecond))
 }
 
 func waitHTTP(t *testing.T, url string) {

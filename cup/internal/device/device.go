@@ -104,18 +104,35 @@ func (c *Client) connectLocked() error {
 		return nil
 	}
 	if now := time.Now(); now.Before(c.nextDial) {
-		return fmt.Errorf("device %s: not connected (retrying in %v): %w", c.name, c.nextDial.Sub(now).Round(time.Millisecond), c.lastError)
+		return fmt.Errorf("device %s: not connected (next try in %v): %w", c.name, c.nextDial.Sub(now).Round(100*time.Millisecond), c.bare(c.lastError))
 	}
 	conn, err := c.dial()
 	if err != nil {
 		c.backoff = min(max(c.backoff*2, minBackoff), maxBackoff)
 		c.nextDial = time.Now().Add(c.backoff)
 		c.lastError = err
-		return err
+		return fmt.Errorf("device %s: %w", c.name, c.bare(err))
 	}
 	c.conn, c.backoff, c.nextDial = conn, 0, time.Time{}
 	return nil
 }
+
+// bare drops a serial open error's own mention of the path when that path
+// is this device's name, so that every message names the device once:
+// "device /dev/ttyACM0: cannot open: …", not "device /dev/ttyACM0: serial:
+// cannot open /dev/ttyACM0: …".
+func (c *Client) bare(err error) error {
+	var oe *serial.OpenError
+	if errors.As(err, &oe) && oe.Path == c.name {
+		return bareOpenError{oe}
+	}
+	return err
+}
+
+type bareOpenError struct{ *serial.OpenError }
+
+func (e bareOpenError) Error() string { return "cannot open: " + e.Reason() }
+func (e bareOpenError) Unwrap() error { return e.OpenError }
 
 // ErrTimeout means the device did not answer in time.
 var ErrTimeout = errors.New("no reply")
@@ -146,6 +163,9 @@ func (c *Client) Request(ctx context.Context, t protocol.Type, payload []byte) (
 			return f, nil
 		}
 		lastErr = err
+		if ctx.Err() != nil { // cancelled, not broken: keep the line
+			break
+		}
 		if !errors.Is(err, ErrTimeout) {
 			// the line broke (unplugged?): reopen it on the next attempt
 			c.dropLocked(err)
@@ -167,11 +187,18 @@ func (c *Client) roundTripLocked(ctx context.Context, req protocol.Frame) (proto
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	if err := c.conn.SetReadDeadline(deadline); err != nil {
-		return protocol.Frame{}, fmt.Errorf("set read deadline: %w", err)
-	}
 	buf := make([]byte, 512)
 	for {
+		// Wait in short slices so that a cancelled ctx (cup serve stopping)
+		// ends the wait within readSlice, without a second goroutine touching
+		// the port's deadline.
+		wait := time.Now().Add(readSlice)
+		if deadline.Before(wait) {
+			wait = deadline
+		}
+		if err := c.conn.SetReadDeadline(wait); err != nil {
+			return protocol.Frame{}, fmt.Errorf("set read deadline: %w", err)
+		}
 		n, err := c.conn.Read(buf)
 		for _, f := range c.dec.Push(buf[:n]) {
 			if f.Seq == req.Seq && f.Type&0x80 != 0 {
@@ -180,13 +207,21 @@ func (c *Client) roundTripLocked(ctx context.Context, req protocol.Frame) (proto
 			// a late reply to an earlier, timed-out request: skip it
 		}
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return protocol.Frame{}, fmt.Errorf("read: %w", err)
+			}
+			if cerr := ctx.Err(); cerr != nil {
+				return protocol.Frame{}, cerr
+			}
+			if !time.Now().Before(deadline) {
 				return protocol.Frame{}, ErrTimeout
 			}
-			return protocol.Frame{}, fmt.Errorf("read: %w", err)
 		}
 	}
 }
+
+// readSlice bounds how long one read waits before the context is checked.
+const readSlice = 50 * time.Millisecond
 
 func expect(f protocol.Frame, t protocol.Type) error {
 	if f.Type != t {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -209,5 +210,95 @@ func TestSimulatorOverPTY(t *testing.T) {
 	// CR, LF and ^C bytes survive the tty: raw mode is on
 	if px[0] != (pixel.RGB{R: 0x0d, G: 0x0a, B: 0x03}) {
 		t.Errorf("pixel 0 over pty = %v", px[0])
+	}
+}
+
+func silentDialer() (Conn, error) {
+	host, dev := net.Pipe()
+	go func() { // reads everything, never answers
+		buf := make([]byte, 256)
+		for {
+			if _, err := dev.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return host, nil
+}
+
+// Every error names the device exactly once (issue 10: the UI showed
+// "device: device /dev/null: not connected", the log "device X: device X: …").
+func TestClientErrorsNameTheDeviceOnce(t *testing.T) {
+	regular := t.TempDir() + "/not-a-tty"
+	if err := os.WriteFile(regular, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		client func() *Client
+		calls  int // the error of the last call is checked
+		want   []string
+	}{
+		{"missing serial device", func() *Client { return OpenSerial("/dev/cup-missing-device", 115200) }, 1,
+			[]string{"device /dev/cup-missing-device: cannot open:", "hint: "}},
+		{"missing device while backing off", func() *Client { return OpenSerial("/dev/cup-missing-device", 115200) }, 2,
+			[]string{"device /dev/cup-missing-device: not connected (next try in", "cannot open:"}},
+		{"regular file", func() *Client { return OpenSerial(regular, 115200) }, 1,
+			[]string{"device " + regular + ": cannot open: not a terminal device"}},
+		{"bad baud", func() *Client { return OpenSerial(regular, 12345) }, 1,
+			[]string{"device " + regular + ": cannot open: baud rate 12345", "--baud"}},
+		{"silent device", func() *Client {
+			c := New("/dev/ttyACM7", silentDialer)
+			c.Timeout, c.Retries = 20*time.Millisecond, 0
+			return c
+		}, 1, []string{"device /dev/ttyACM7: hello: no reply"}},
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("unix paths")
+	}
+	for _, tc := range tests {
+		c := tc.client()
+		var err error
+		for i := 0; i < tc.calls; i++ {
+			_, err = c.Hello(context.Background())
+		}
+		c.Close()
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		msg := err.Error()
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s: %q does not contain %q", tc.name, msg, w)
+			}
+		}
+		if n := strings.Count(msg, c.Name()); n != 1 {
+			t.Errorf("%s: %q names %s %d times, want once", tc.name, msg, c.Name(), n)
+		}
+		if strings.Contains(msg, "serial:") {
+			t.Errorf("%s: %q keeps the serial package's prefix", tc.name, msg)
+		}
+	}
+}
+
+// A cancelled context ends a wait for a reply at once, even with a long
+// reply timeout (cup serve must stop fast on SIGTERM), and keeps the line.
+func TestClientRequestStopsOnCancel(t *testing.T) {
+	c := New("silent", silentDialer)
+	c.Timeout, c.Retries = 10*time.Second, 3
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.Hello(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if el := time.Since(start); el > 400*time.Millisecond {
+		t.Fatalf("Hello returned %v after the cancel", el-100*time.Millisecond)
+	}
+	if !c.Connected() {
+		t.Error("a cancelled request dropped the line")
 	}
 }

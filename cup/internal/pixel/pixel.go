@@ -6,6 +6,7 @@ package pixel
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 )
@@ -25,25 +26,61 @@ func (c RGB) Scale(b uint8) RGB {
 	return RGB{s(c.R), s(c.G), s(c.B)}
 }
 
+// colorFormat is how every colour error says what is accepted.
+const colorFormat = "want #rrggbb (e.g. #ff8800), #rgb, or a colour name"
+
 // ParseHex parses "#rrggbb", "rrggbb" or "#rgb".
 func ParseHex(s string) (RGB, error) {
 	h := strings.TrimPrefix(strings.TrimSpace(s), "#")
 	if len(h) == 3 {
 		h = string([]byte{h[0], h[0], h[1], h[1], h[2], h[2]})
 	}
-	if len(h) != 6 {
-		return RGB{}, fmt.Errorf("colour %q: want #RRGGBB (e.g. #ff8800)", s)
-	}
 	var v [3]uint8
-	for i := 0; i < 3; i++ {
+	ok := len(h) == 6
+	for i := 0; ok && i < 3; i++ {
 		hi, ok1 := hexDigit(h[2*i])
 		lo, ok2 := hexDigit(h[2*i+1])
-		if !ok1 || !ok2 {
-			return RGB{}, fmt.Errorf("colour %q: %q is not hexadecimal; want #RRGGBB (e.g. #ff8800)", s, h[2*i:2*i+2])
-		}
+		ok = ok1 && ok2
 		v[i] = hi<<4 | lo
 	}
+	if !ok {
+		return RGB{}, fmt.Errorf("colour %q: want #rrggbb (e.g. #ff8800) or #rgb", s)
+	}
 	return RGB{v[0], v[1], v[2]}, nil
+}
+
+// colorNames are the CSS colour keywords people reach for first, with their
+// CSS values (so "green" is #008000, as in a browser; "lime" is #00ff00).
+var colorNames = map[string]RGB{
+	"black": {0, 0, 0}, "white": {255, 255, 255}, "red": {255, 0, 0},
+	"orange": {255, 165, 0}, "yellow": {255, 255, 0}, "lime": {0, 255, 0},
+	"green": {0, 128, 0}, "cyan": {0, 255, 255}, "aqua": {0, 255, 255},
+	"blue": {0, 0, 255}, "purple": {128, 0, 128}, "magenta": {255, 0, 255},
+	"fuchsia": {255, 0, 255}, "pink": {255, 192, 203}, "gold": {255, 215, 0},
+	"teal": {0, 128, 128}, "navy": {0, 0, 128}, "violet": {238, 130, 238},
+}
+
+// ColorNames lists the accepted colour names, sorted.
+func ColorNames() []string {
+	names := make([]string, 0, len(colorNames))
+	for n := range colorNames {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ParseColor parses a colour as ParseHex does, or by name ("red", "orange",
+// …; see ColorNames), case-insensitively.
+func ParseColor(s string) (RGB, error) {
+	if c, ok := colorNames[strings.ToLower(strings.TrimSpace(s))]; ok {
+		return c, nil
+	}
+	c, err := ParseHex(s)
+	if err != nil {
+		return RGB{}, fmt.Errorf("colour %q: %s (%s)", s, colorFormat, strings.Join(ColorNames(), ", "))
+	}
+	return c, nil
 }
 
 func hexDigit(c byte) (uint8, bool) {
@@ -85,6 +122,25 @@ func (p Pattern) String() string {
 
 // Valid reports whether p is a known pattern.
 func (p Pattern) Valid() bool { return p < numPatterns }
+
+// UsesColor reports whether the pattern's look depends on the colour setting.
+func (p Pattern) UsesColor() bool {
+	return p == Solid || p == Breathe || p == Spin || p == Comet
+}
+
+// UsesSpeed reports whether the pattern is animated (depends on the speed).
+func (p Pattern) UsesSpeed() bool {
+	return p == Breathe || p == Spin || p == Rainbow || p == Comet
+}
+
+// UsesBrightness reports whether the brightness setting changes the pattern.
+// Custom pixels are scaled by the device too, but a brightness change goes
+// through "set pattern", which leaves custom mode: so not for Custom.
+func (p Pattern) UsesBrightness() bool { return p != Off && p != Custom && p.Valid() }
+
+// Settable reports whether "set pattern" can select p (Custom is entered by
+// setting pixels).
+func (p Pattern) Settable() bool { return p != Custom && p.Valid() }
 
 // Patterns lists every pattern in wire order.
 func Patterns() []Pattern {

@@ -1,6 +1,7 @@
 package pixel
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,6 +37,81 @@ func TestParseHex(t *testing.T) {
 			if err != nil || back != got {
 				t.Errorf("round trip of %v via %q gave %v, %v", got, got.Hex(), back, err)
 			}
+		}
+	}
+}
+
+// Colour errors say the accepted format instead of which digit pair failed
+// (issue 10: `--color red` used to say "rr" is not hexadecimal).
+func TestParseColor(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   RGB
+		errHas []string
+		errNot []string
+	}{
+		{"red", RGB{255, 0, 0}, nil, nil},
+		{" Orange ", RGB{255, 165, 0}, nil, nil},
+		{"LIME", RGB{0, 255, 0}, nil, nil},
+		{"#00c0ff", RGB{0, 192, 255}, nil, nil},
+		{"0c0", RGB{0, 204, 0}, nil, nil},
+		{"reddish", RGB{}, []string{`"reddish"`, "#rrggbb", "red, "}, []string{"hexadecimal"}},
+		{"#12", RGB{}, []string{`"#12"`, "#rrggbb"}, nil},
+		{"", RGB{}, []string{"#rrggbb"}, nil},
+		{"#gg0000", RGB{}, []string{"#rrggbb"}, []string{"hexadecimal", `"gg"`}},
+	}
+	for _, tc := range tests {
+		got, err := ParseColor(tc.in)
+		if tc.errHas == nil {
+			if err != nil || got != tc.want {
+				t.Errorf("ParseColor(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("ParseColor(%q) = %v, want an error", tc.in, got)
+			continue
+		}
+		for _, s := range tc.errHas {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("ParseColor(%q) error %q does not contain %q", tc.in, err, s)
+			}
+		}
+		for _, s := range tc.errNot {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("ParseColor(%q) error %q contains %q", tc.in, err, s)
+			}
+		}
+	}
+	for _, n := range ColorNames() {
+		if _, err := ParseColor(n); err != nil {
+			t.Errorf("listed name %q does not parse: %v", n, err)
+		}
+	}
+}
+
+// The UI disables the controls a pattern ignores; the table is the contract.
+func TestPatternUses(t *testing.T) {
+	tests := []struct {
+		p                                  Pattern
+		color, speed, brightness, settable bool
+	}{
+		{Off, false, false, false, true},
+		{Solid, true, false, true, true},
+		{Breathe, true, true, true, true},
+		{Spin, true, true, true, true},
+		{Rainbow, false, true, true, true},
+		{Comet, true, true, true, true},
+		{Custom, false, false, false, false},
+	}
+	if len(tests) != len(Patterns()) {
+		t.Fatalf("table has %d patterns, pixel has %d", len(tests), len(Patterns()))
+	}
+	for _, tc := range tests {
+		got := [4]bool{tc.p.UsesColor(), tc.p.UsesSpeed(), tc.p.UsesBrightness(), tc.p.Settable()}
+		want := [4]bool{tc.color, tc.speed, tc.brightness, tc.settable}
+		if got != want {
+			t.Errorf("%v: color/speed/brightness/settable = %v, want %v", tc.p, got, want)
 		}
 	}
 }

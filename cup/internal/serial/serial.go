@@ -50,10 +50,33 @@ func checkBaud(path string, cfg *Config) error {
 		for _, b := range Bauds() {
 			s = append(s, fmt.Sprint(b))
 		}
-		return fmt.Errorf("serial %s: baud rate %d is not supported; use one of %s (--baud)", path, cfg.Baud, strings.Join(s, ", "))
+		return &OpenError{Path: path, Err: fmt.Errorf("baud rate %d is not supported; use one of %s (--baud)", cfg.Baud, strings.Join(s, ", "))}
 	}
 	return nil
 }
+
+// OpenError is why a port did not open. Its message names the path and
+// ends with a hint line ("hint: …") saying how to fix the usual causes.
+type OpenError struct {
+	Path string
+	Err  error
+	Hint string
+}
+
+func (e *OpenError) Error() string {
+	return fmt.Sprintf("serial: cannot open %s: %s", e.Path, e.Reason())
+}
+
+// Reason is the message without the "serial: cannot open PATH: " prefix,
+// for callers that name the device themselves.
+func (e *OpenError) Reason() string {
+	if e.Hint == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + "\nhint: " + e.Hint
+}
+
+func (e *OpenError) Unwrap() error { return e.Err }
 
 // openError names the device and gives the usual fix.
 func openError(path string, err error) error {
@@ -68,5 +91,5 @@ func openError(path string, err error) error {
 	if errors.As(err, &pe) && pe.Path == path {
 		err = pe.Err // the path is already in the message
 	}
-	return fmt.Errorf("serial: cannot open %s: %w\nhint: %s", path, err, hint)
+	return &OpenError{Path: path, Err: err, Hint: hint}
 }

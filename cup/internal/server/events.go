@@ -2,11 +2,12 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -33,8 +34,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	send := func(st State) bool {
-		b, _ := json.Marshal(st)
-		if _, err := fmt.Fprintf(w, "event: state\ndata: %s\n\n", b); err != nil {
+		if _, err := fmt.Fprintf(w, "event: state\ndata: %s\n\n", marshal(st)); err != nil {
 			return false
 		}
 		fl.Flush()
@@ -128,6 +128,13 @@ func (s *Server) hello(ctx context.Context) error {
 	return s.opts.Device.SetPattern(ctx, settings)
 }
 
+// LogLine makes msg one log line: a message with a hint on its own line
+// ("…\nhint: …") becomes "…; hint: …", so that every line of the log starts
+// with the logger's timestamp.
+func LogLine(msg string) string {
+	return strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "; ")
+}
+
 // Loop polls the device until ctx ends.
 func (s *Server) Loop(ctx context.Context) {
 	tick := time.NewTicker(s.opts.Poll)
@@ -137,7 +144,7 @@ func (s *Server) Loop(ctx context.Context) {
 		if !greeted || !s.opts.Device.Connected() {
 			if err := s.hello(ctx); err != nil {
 				if ctx.Err() == nil && i%50 == 0 {
-					s.opts.Logger.Printf("cup serve: device %s: %v", s.opts.Device.Name(), err)
+					s.opts.Logger.Print(LogLine("cup serve: " + err.Error())) // err names the device
 				}
 			} else {
 				if !greeted || i > 0 {
@@ -170,7 +177,28 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          s.opts.Logger,
 	}
-	srv.RegisterOnShutdown(func() { s.stopOnce.Do(func() { close(s.stopping) }) })
+	// Browsers open spare connections they may never send a request on; the
+	// server counts those as busy for 5 s, which would hold up Shutdown, so
+	// they are closed as soon as it starts (no request has begun on them).
+	var freshMu sync.Mutex
+	fresh := map[net.Conn]struct{}{}
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		freshMu.Lock()
+		defer freshMu.Unlock()
+		if st == http.StateNew {
+			fresh[c] = struct{}{}
+		} else {
+			delete(fresh, c)
+		}
+	}
+	srv.RegisterOnShutdown(func() {
+		s.stopOnce.Do(func() { close(s.stopping) })
+		freshMu.Lock()
+		defer freshMu.Unlock()
+		for c := range fresh {
+			c.Close()
+		}
+	})
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	defer stopLoop()
 	go s.Loop(loopCtx)

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -13,10 +14,12 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"cupcross.dev/cup/internal/device"
 	"cupcross.dev/cup/internal/hotpath"
@@ -27,6 +30,12 @@ import (
 
 // MaxBodyBytes limits every request body.
 const MaxBodyBytes = 16 << 10
+
+// MinTokenLen is the shortest API token accepted. With a token the Host
+// guard is off (the token is the protection, also behind a reverse proxy),
+// so a guessable token would open the API to any web page a browser on the
+// network visits. 16 characters is what `openssl rand -hex 8` gives.
+const MinTokenLen = 16
 
 // Options configure a Server.
 type Options struct {
@@ -68,11 +77,15 @@ type Server struct {
 }
 
 // CheckAddr refuses a listen address that is not loopback unless a token is
-// set, and reports whether it is loopback.
+// set, and a token shorter than MinTokenLen, and reports whether the address
+// is loopback. Messages never show the token.
 func CheckAddr(addr, token string) (loopback bool, err error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false, fmt.Errorf("--addr %q: %v; want host:port, e.g. 127.0.0.1:8080", addr, err)
+	}
+	if n := utf8.RuneCountInString(token); token != "" && n < MinTokenLen {
+		return false, fmt.Errorf("the API token (--token, --token-file or $CUP_TOKEN) is too short (%d of at least %d characters)\nhint: make one with: openssl rand -hex 16", n, MinTokenLen)
 	}
 	loopback = host == "localhost"
 	if ip := net.ParseIP(host); ip != nil {
@@ -83,7 +96,7 @@ func CheckAddr(addr, token string) (loopback bool, err error) {
 		if shown == "" {
 			shown = "all interfaces"
 		}
-		return false, fmt.Errorf("--addr %s listens on %s, which is not loopback: a token is required\nhint: add --token <secret> (or set CUP_TOKEN), or listen on 127.0.0.1", addr, shown)
+		return false, fmt.Errorf("--addr %s listens on %s, which is not loopback: a token is required\nhint: add --token-file FILE (or --token, or set CUP_TOKEN) with at least %d characters, e.g. from: openssl rand -hex 16; or listen on 127.0.0.1", addr, shown, MinTokenLen)
 	}
 	return loopback, nil
 }
@@ -187,14 +200,25 @@ func loopbackHost(hostport string) bool {
 
 func (s *Server) authorized(r *http.Request) bool {
 	got := ""
-	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
-		got = strings.TrimPrefix(a, "Bearer ")
+	if t, ok := bearer(r.Header.Get("Authorization")); ok {
+		got = t
 	} else if t := r.Header.Get("X-Cup-Token"); t != "" {
 		got = t
 	} else {
 		got = r.URL.Query().Get("token")
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+}
+
+// bearer returns the credentials of an "Authorization: Bearer <token>"
+// header. The scheme is case-insensitive (RFC 9110 §11.1) and may be
+// followed by more than one space.
+func bearer(h string) (string, bool) {
+	scheme, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(rest, " "), true
 }
 
 type apiError struct {
@@ -206,7 +230,21 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(marshal(v))
+	_, _ = w.Write([]byte("\n"))
+}
+
+// marshal encodes v as JSON for people and programs alike: no HTML escaping,
+// so a hint reads "<token>", not "\u003ctoken\u003e" (the API never serves
+// HTML, and the page sets text with textContent).
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte(`{"error":"internal error: cannot encode the answer"}`)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 func writeError(w http.ResponseWriter, code int, msg, hint string) {
@@ -214,8 +252,9 @@ func writeError(w http.ResponseWriter, code int, msg, hint string) {
 }
 
 // decode reads one JSON object from a POST body; it answers the request
-// itself and returns false when the body is unusable.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+// itself and returns false when the body is unusable. example is a valid
+// body, quoted in the message for an empty one.
+func decode(w http.ResponseWriter, r *http.Request, v any, example string) bool {
 	ct := r.Header.Get("Content-Type")
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
@@ -224,27 +263,116 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: want application/json", ct), "")
 		return false
 	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("extra data after the JSON object")
+	tooLarge := func() bool {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes (16 KiB)", MaxBodyBytes), "")
+		return false
 	}
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = errors.New("extra data after the JSON object")
-		}
+	if r.ContentLength > MaxBodyBytes {
+		return tooLarge()
 	}
+	// Read it all first (r.Body stops at MaxBodyBytes): a body over the
+	// limit is 413 whatever it holds, also trailing spaces after a valid
+	// object or garbage the JSON decoder would reject on its first byte.
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit), "")
-			return false
+			return tooLarge()
 		}
-		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error(), "")
+		writeError(w, http.StatusBadRequest, "reading the body: "+err.Error(), "")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errExtraData
+		}
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad JSON body: "+jsonMessage(err, v), "send "+example)
 		return false
 	}
 	return true
+}
+
+var errExtraData = errors.New("extra data after the JSON object")
+
+// jsonMessage says what is wrong with a body in the API's own terms: field
+// names as in the JSON, JSON types, never Go type names.
+func jsonMessage(err error, v any) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "the body is empty; want a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends early"
+	case errors.Is(err, errExtraData):
+		return err.Error()
+	case errors.As(err, &syn):
+		return fmt.Sprintf("not valid JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return fmt.Sprintf("want a JSON object, got %s", article(typ.Value))
+		}
+		return fmt.Sprintf("field %q: want %s, got %s", typ.Field, jsonKind(typ.Type), article(typ.Value))
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "unknown field ") {
+		return msg + "; known fields: " + strings.Join(jsonFields(v), ", ")
+	}
+	return msg
+}
+
+// article puts "a"/"an" before a JSON value kind ("string" → "a string");
+// values such as "number 1e30" stay as they are.
+func article(kind string) string {
+	switch kind {
+	case "array", "object":
+		return "an " + kind
+	case "string", "bool", "number":
+		return "a " + kind
+	}
+	return kind
+}
+
+// jsonKind names the JSON type that decodes into t.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
+}
+
+// jsonFields lists the JSON names of the fields of the struct v points to.
+func jsonFields(v any) []string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	for i := 0; t.Kind() == reflect.Struct && i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 func (s *Server) snapshot() State {
@@ -255,7 +383,7 @@ func (s *Server) snapshot() State {
 	st.Color = s.settings.Color.Hex()
 	st.Brightness = int(s.settings.Brightness)
 	st.Speed = int(s.settings.Speed)
-	st.LEDs = append([]string(nil), s.state.LEDs...)
+	st.LEDs = append([]string{}, s.state.LEDs...)
 	return st
 }
 
@@ -263,14 +391,26 @@ func (s *Server) getState(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.snapshot())
 }
 
+// PatternInfo describes one pattern for the UI: whether POST /api/pattern
+// can select it, and which settings change its look.
+type PatternInfo struct {
+	Name       string `json:"name"`
+	Settable   bool   `json:"settable"`
+	Color      bool   `json:"color"`
+	Speed      bool   `json:"speed"`
+	Brightness bool   `json:"brightness"`
+}
+
 func (s *Server) getPatterns(w http.ResponseWriter, r *http.Request) {
-	var names []string
+	names := []string{}
+	details := []PatternInfo{}
 	for _, p := range pixel.Patterns() {
-		if p != pixel.Custom {
+		if p.Settable() {
 			names = append(names, p.String())
 		}
+		details = append(details, PatternInfo{Name: p.String(), Settable: p.Settable(), Color: p.UsesColor(), Speed: p.UsesSpeed(), Brightness: p.UsesBrightness()})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"patterns": names})
+	writeJSON(w, http.StatusOK, map[string]any{"patterns": names, "details": details})
 }
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
@@ -290,7 +430,7 @@ type PatternRequest struct {
 
 func (s *Server) postPattern(w http.ResponseWriter, r *http.Request) {
 	var req PatternRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req, `{"pattern":"comet","color":"#ff8800","brightness":200,"speed":60} (every field optional)`) {
 		return
 	}
 	s.mu.Lock()
@@ -308,7 +448,7 @@ func (s *Server) postPattern(w http.ResponseWriter, r *http.Request) {
 		next.Pattern = p
 	}
 	if req.Color != nil {
-		c, err := pixel.ParseHex(*req.Color)
+		c, err := pixel.ParseColor(*req.Color)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "color: "+err.Error(), "")
 			return
@@ -353,7 +493,7 @@ type PixelsRequest struct {
 
 func (s *Server) postPixels(w http.ResponseWriter, r *http.Request) {
 	var req PixelsRequest
-	if !decode(w, r, &req) {
+	if !decode(w, r, &req, `{"start":0,"pixels":["#ff0000","#00ff00"]}`) {
 		return
 	}
 	s.mu.Lock()
@@ -369,7 +509,7 @@ func (s *Server) postPixels(w http.ResponseWriter, r *http.Request) {
 	}
 	m := protocol.SetPixels{Start: uint8(req.Start)}
 	for i, h := range req.Pixels {
-		c, err := pixel.ParseHex(h)
+		c, err := pixel.ParseColor(h)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("pixels[%d]: %v", i, err), "")
 			return
