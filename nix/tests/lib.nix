@@ -54,7 +54,11 @@ let
       release = "26.05";
       zlib = d "zlib" [ self.glibc ];
       hello = d "hello" [ self.glibc ];
-      app = d "app" [ self.zlib ];
+      openssl = d "openssl" [ self.glibc ];
+      app = d "app" [
+        self.zlib
+        self.openssl
+      ];
       linuxPackages = makeExtensible (lp: {
         kernel = d "linux" [ ];
         firmware = d "firmware" [ ];
@@ -86,7 +90,39 @@ let
       }) (packageSet "riscv64-linux")
     );
   drvs = builtins.mapAttrs (_: v: v.drvPath or v);
-  top = s: drvs (builtins.removeAttrs s [ "linuxPackages" "tools" ]);
+
+  # nix/legacy-packages.nix over a stand-in context: nixpkgs' sets are
+  # the little package set above (with `extend`, as pkgs/top-level/stage.nix
+  # gives every nixpkgs set), pkgsCross.<attr> one of system "cross-<attr>".
+  legacyWith =
+    cupLib:
+    import ../legacy-packages.nix {
+      inherit cupLib;
+      inherit (cupLib) targets;
+      filterAttrs =
+        pred: set:
+        builtins.removeAttrs set (builtins.filter (n: !pred n set.${n}) (builtins.attrNames set));
+      emulatedSetOf = t: makeExtensible (packageSet t.system);
+      pkgs.pkgsCross = builtins.listToAttrs (
+        map (t: {
+          name = t.pkgsCross;
+          value = fix (packageSet "cross-${t.pkgsCross}");
+        }) (builtins.filter (t: t.pkgsCross != null) (builtins.attrValues cupLib.targets))
+      );
+      crossSets = { };
+      emulatedSets = { };
+      gccVariants.legacyPackages = { };
+    };
+  legacyHybrid = (legacyWith (lib.withFiles { hybridFile = ./hybrid/valid.json; })).hybrid;
+  top =
+    s:
+    drvs (
+      builtins.removeAttrs s [
+        "linuxPackages"
+        "tools"
+        "extend"
+      ]
+    );
 
   tests = {
     # --- the table ---
@@ -461,6 +497,45 @@ let
     testSwapErrorsThrow = {
       expr = builtins.filter (n: !(throws swapErrors.${n}.value)) (builtins.attrNames swapErrors);
       expected = [ ];
+    };
+
+    # --- legacyPackages.<system>.hybrid.<t> (nix/legacy-packages.nix) ---
+    testLegacyHybridTargets = {
+      expr = builtins.attrNames (legacyWith lib).hybrid;
+      expected = builtins.filter (
+        n: lib.targets.${n}.system != null && lib.targets.${n}.pkgsCross != null
+      ) (builtins.attrNames lib.targets);
+    };
+    testLegacyHybridSwapsFromFile = {
+      expr =
+        let
+          h = legacyHybrid.riscv64;
+        in
+        {
+          kernel = h.linuxPackages.kernel.system;
+          modules = h.linuxPackages.modules.system;
+          openssl = h.openssl.system;
+          app = h.app.system;
+          hello = h.hello.drvPath == (fix (packageSet "riscv64-linux")).hello.drvPath;
+          appRehashed = h.app.drvPath != (fix (packageSet "riscv64-linux")).app.drvPath;
+        };
+      expected = {
+        kernel = "cross-riscv64";
+        modules = "riscv64-linux";
+        openssl = "cross-riscv64";
+        app = "riscv64-linux";
+        hello = true;
+        appRehashed = true;
+      };
+    };
+    testLegacyHybridNoEntryNoSwaps = {
+      expr = top legacyHybrid.aarch64 == top (fix (packageSet "aarch64-linux"));
+      expected = true;
+    };
+    testLegacyHybridI686Cross = {
+      expr =
+        (legacyWith (lib.withFiles { hybridFile = ./hybrid/no-reason.json; })).hybrid.i686.hello.system;
+      expected = "cross-gnu32";
     };
 
     # --- nix/hybrid.json ---
