@@ -18,6 +18,7 @@ let
   fits =
     t:
     t.pkgsCross != null
+    && t.system != null
     && !t.static
     && t.system == system
     && (
