@@ -7,8 +7,11 @@
 #
 # The swaps go in as one overlay (lib.swapOverlay) on the configuration's
 # nixpkgs, so everything that depends on a swapped attribute is re-hashed
-# and built natively; the kernel gets in through boot.kernelPackages, whose
-# default is pkgs.linuxPackages.
+# and built natively. The kernel gets in through boot.kernelPackages
+# (nixos/modules/system/boot/kernel.nix): its default is pkgs.linuxPackages,
+# to which NixOS applies `extend (self: super: { kernel =
+# super.kernel.override … })`; the override of a cross-built kernel is
+# still cross-built, and the scope's modules follow it.
 #
 # Relies on nixpkgs, read at NixOS/nixpkgs 026ffb9e (nixos/modules/misc/
 # nixpkgs.nix) and 00098777 (pkgs/top-level/stage.nix); the flake's pin
@@ -41,6 +44,7 @@ let
     types
     ;
   cfg = config.cupcross.hybrid;
+  inherit (cupLib) targets;
   systemOf = p: if builtins.isString p then p else p.system;
 
   hostDefined = options.nixpkgs.hostPlatform.isDefined;
@@ -51,9 +55,9 @@ let
   hybridSystems = builtins.attrNames (
     builtins.listToAttrs (
       map (n: {
-        name = cupLib.targets.${n}.system;
+        name = targets.${n}.system;
         value = null;
-      }) (builtins.filter (n: cupLib.crossTargetFor cupLib.targets.${n} == n) (builtins.attrNames cupLib.targets))
+      }) (builtins.filter (n: cupLib.crossTargetFor targets.${n} == n) (builtins.attrNames targets))
     )
   );
 
@@ -77,7 +81,7 @@ let
       (_: _: throw problem)
     else
       cupLib.swapOverlay {
-        cross = inputs.nixpkgs.legacyPackages.${cfg.buildPlatform}.pkgsCross.${cupLib.targets.${target}.pkgsCross};
+        cross = inputs.nixpkgs.legacyPackages.${cfg.buildPlatform}.pkgsCross.${targets.${target}.pkgsCross};
         inherit (cfg) swaps;
       };
 
