@@ -11,7 +11,11 @@
 # (nixos/modules/system/boot/kernel.nix): its default is pkgs.linuxPackages,
 # to which NixOS applies `extend (self: super: { kernel =
 # super.kernel.override … })`; the override of a cross-built kernel is
-# still cross-built, and the scope's modules follow it.
+# still cross-built, and the scope's members follow it. Those members take
+# the scope's `stdenv`, which pkgs/top-level/linux-kernels.nix sets to the
+# kernel's (`inherit (kernel) stdenv` in packagesFor, a makeExtensible
+# scope): out-of-tree modules of a swapped kernel are built with its cross
+# stdenv.
 #
 # Relies on nixpkgs, read at NixOS/nixpkgs 026ffb9e (nixos/modules/misc/
 # nixpkgs.nix) and 00098777 (pkgs/top-level/stage.nix); the flake's pin
