@@ -124,7 +124,7 @@ in
       '';
       example = [
         "linuxPackages.kernel"
-        "ubootRaspberryPi4_64bit"
+        "linux-firmware"
       ];
       description = ''
         Attribute paths of the configuration's package set (`pkgs`) to take
