@@ -7,14 +7,15 @@
 # everything in the set that depends on a swapped attribute, exactly as any
 # other nixpkgs overlay does: those dependents become (native) builds.
 #
-# Nested paths: where a parent is a scope with an `extend` function
-# (linuxPackages is made with lib.makeExtensible, package scopes with
-# makeScope), the leaf is replaced with
-# `prev.<parent>.extend (self: super: { <leaf> = …; })`, so the scope's own
-# members that use it (kernel modules use `kernel`) are re-hashed too; a
-# plain attribute set is updated with `//`. Several swaps under one parent
-# share one `extend` (or one `//`). A parent's `recurseForDerivations` (what
-# recurseIntoAttrs adds; `extend` rebuilds the set without it) is kept.
+# Nested paths: where a parent is a scope, the leaf is replaced through the
+# scope's own override, so the scope's members that use it (kernel modules
+# use `kernel`) are re-hashed too: `prev.<parent>.extend (self: super: {
+# <leaf> = …; })` for lib.makeExtensible sets (linuxPackages),
+# `overrideScope` (same arguments) for lib.makeScope scopes. A plain
+# attribute set is updated with `//`. Several swaps under one parent share
+# one `extend` (or `overrideScope`, or `//`). A parent's
+# `recurseForDerivations` (what recurseIntoAttrs adds; the scope's override
+# rebuilds the set without it) is kept.
 #
 # Bad input throws, the message starting with `swapOverlay:` and naming the
 # path: a path that the cross set or the native set (prev) lacks (naming the
@@ -124,6 +125,8 @@ let
       throw "swapOverlay: cannot swap ${quote (head entries).path}: ${quote (dotted here)} of the native package set (prev) is not an attribute set"
     else if value ? extend && isFunction value.extend then
       value.extend (_self: children) // keep
+    else if value ? overrideScope && isFunction value.overrideScope then
+      value.overrideScope (_self: children) // keep
     else
       value // children value;
 in

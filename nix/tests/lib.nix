@@ -34,6 +34,8 @@ let
     in
     super // overlay self super;
   makeExtensible = rattrs: fix rattrs // { extend = o: makeExtensible (extends o rattrs); };
+  # lib.makeScope's override, without newScope/callPackage.
+  makeScope = f: fix f // { overrideScope = g: makeScope (extends g f); };
   # A derivation whose hash covers its dependencies, as in nixpkgs.
   drv =
     system: name: deps:
@@ -68,6 +70,12 @@ let
         recurseForDerivations = true;
       });
       initrd = d "initrd" [ self.linuxPackages.modules ];
+      # A makeScope scope (overrideScope, no extend).
+      xorg = makeScope (x: {
+        libX11 = d "libX11" [ self.glibc ];
+        xterm = d "xterm" [ x.libX11 ];
+        xeyes = d "xeyes" [ ];
+      });
       toplevel = d "toplevel" [
         self.initrd
         self.app
@@ -122,6 +130,7 @@ let
       builtins.removeAttrs s [
         "linuxPackages"
         "tools"
+        "xorg"
         "extend"
       ]
     );
@@ -446,6 +455,27 @@ let
         true
         true
       ];
+    };
+    testSwapInMakeScope = {
+      expr =
+        let
+          h = hybridSet [ "xorg.libX11" ];
+        in
+        {
+          libX11 = h.xorg.libX11.drvPath == crossSet.xorg.libX11.drvPath;
+          # overrideScope re-hashes the scope's member that uses it.
+          xterm = h.xorg.xterm.drvPath != nativeSet.xorg.xterm.drvPath;
+          xtermSystem = h.xorg.xterm.system;
+          xeyes = h.xorg.xeyes.drvPath == nativeSet.xorg.xeyes.drvPath;
+          stillOverridable = builtins.isFunction h.xorg.overrideScope;
+        };
+      expected = {
+        libX11 = true;
+        xterm = true;
+        xtermSystem = "riscv64-linux";
+        xeyes = true;
+        stillOverridable = true;
+      };
     };
     testSwapTwoInPlainSet = {
       expr =

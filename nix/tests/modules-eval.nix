@@ -89,6 +89,11 @@ let
           modules = fakeDrv "modules-${tag}-for-${lp.kernel.name}" { };
         })
       );
+      # A lib.makeScope scope (overrideScope; its callPackage is unused here).
+      xorg = lib.makeScope (_: throw "newScope is not used by this test") (x: {
+        libX11 = fakeDrv "libX11-${tag}" { };
+        xterm = fakeDrv "xterm-${tag}-with-${x.libX11.name}" { };
+      });
     };
   cupTargets = (import ../lib { }).targets;
   crossSetsOn =
@@ -819,6 +824,24 @@ let
         hello = "hello-riscv64-on-x86_64-linux";
         kernel = "linux-native";
       };
+    };
+    testHybridSwapInMakeScope = {
+      expr =
+        let
+          p = hybridPkgs (hybridOn {
+            config.cupcross.hybrid.swaps = [ "xorg.libX11" ];
+          });
+        in
+        [
+          p.xorg.libX11.name
+          p.xorg.xterm.name
+          (builtins.isFunction p.xorg.overrideScope)
+        ];
+      expected = [
+        "libX11-riscv64-on-x86_64-linux"
+        "xterm-native-with-libX11-riscv64-on-x86_64-linux"
+        true
+      ];
     };
     testHybridEntryAbsentFromFile = {
       expr =
