@@ -18,6 +18,7 @@ let
     binfmt = apply ./binfmt.nix;
     cup = apply ./cup.nix;
     builder = apply ./builder.nix;
+    hybrid = apply ./hybrid.nix;
   };
 in
 modules

@@ -2,6 +2,10 @@
 # is built (`nix build .#legacyPackages.x86_64-linux.cross.riscv64.hello`).
 #   cross.<t>          pkgsCross.<attr> (pkgsStatic where `static`)
 #   emulated.<t>       the target's native package set
+#   hybrid.<t>         that native set with the attribute paths nix/hybrid.json
+#                      lists for <t> taken from this host's pkgsCross.<attr>
+#                      (lib.swapOverlay; no entry = no swaps); targets with
+#                      both a native system and a pkgsCross attr
 #   gcc<N>.cross.<t>   the same cross sets from a separate nixpkgs whose cross
 #                      compiler is gcc N (overlays/gcc.nix); the global set keeps
 #                      its default gcc and its cache hits. Targets whose
@@ -10,10 +14,32 @@
 # Names are built with builtins only (see nix/context.nix).
 ctx:
 let
-  inherit (ctx) crossSets emulatedSets gccVariants;
+  inherit (ctx)
+    cupLib
+    crossSets
+    emulatedSets
+    emulatedSetOf
+    filterAttrs
+    gccVariants
+    pkgs
+    targets
+    ;
+  # pkgs/top-level/stage.nix: `extend` re-imports nixpkgs with one more
+  # overlay (appendOverlays), the same as `import nixpkgs { overlays = …; }`.
+  hybridSetOf =
+    name: t:
+    (emulatedSetOf t).extend (
+      cupLib.swapOverlay {
+        cross = pkgs.pkgsCross.${t.pkgsCross};
+        swaps = cupLib.hybridSwapsFor name;
+      }
+    );
 in
 {
   cross = crossSets;
   emulated = emulatedSets;
+  hybrid = builtins.mapAttrs hybridSetOf (
+    filterAttrs (_: t: t.system != null && t.pkgsCross != null) targets
+  );
 }
 // gccVariants.legacyPackages

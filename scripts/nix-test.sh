@@ -5,6 +5,8 @@
 #   - nix/lib's tests (nix/tests/lib.nix), standalone and through the flake
 #   - `nix eval .#lib.targets` works offline and is nix/targets.json
 #   - each bad strategy.json throws, naming the file and the target
+#   - nix/hybrid.json reads (lib.hybrid); each bad hybrid file throws,
+#     naming the file and the entry; swapOverlay's errors name the path
 #   - flake.lock holds exactly the pinned nodes, and Nix accepts it
 #   - output names: variants that cannot exist are absent; modules, overlays,
 #     boards are there
@@ -57,7 +59,7 @@ done
 # --- 2. lib tests -----------------------------------------------------------
 run_lib_tests() { # label, nix expression giving { count; failures; }
   local label=$1 expr=$2 out count nfail
-  if ! out=$("${NIX[@]}" eval --json --impure --expr "$expr" 2>"$WORK/lib.err"); then
+  if ! out=$("${NIX[@]}" eval --json --impure --expr "$expr" --apply 'r: { inherit (r) count failures; }' 2>"$WORK/lib.err"); then
     fail "$label: evaluation failed: $(head -c 600 "$WORK/lib.err")"
     return
   fi
@@ -123,6 +125,46 @@ expect_throw bad-targets.json '"targets" must be an object'
 out=$("${NIX[@]}" eval --raw --impure --expr \
   "((builtins.getFlake \"$REF\").lib.withFiles { strategyFile = $FLAKE/nix/tests/strategy/absent.json; }).strategies.riscv64.strategy" 2>&1)
 [ "$out" = cross ] && pass "missing strategy.json: riscv64 falls back to cross" || fail "missing strategy.json: got '$out'"
+
+# --- 4b. nix/hybrid.json and swapOverlay ----------------------------------
+if out=$("${NIX[@]}" eval --json --impure --expr \
+  "let l = (builtins.getFlake \"$REF\").lib; in l.hybrid == builtins.fromJSON (builtins.readFile $FLAKE/nix/hybrid.json)
+     && l.hybridSwapsFor \"visionfive2\" == [ \"linuxPackages.kernel\" ] && l.hybridSwapsFor \"raspberrypi4\" == [ \"linuxPackages.kernel\" ]" \
+  2>"$WORK/eval.err") && [ "$out" = true ]; then
+  pass "nix eval .#lib.hybrid is the shipped nix/hybrid.json (both boards swap linuxPackages.kernel)"
+else
+  fail "nix eval .#lib.hybrid: ${out:-} $(head -c 600 "$WORK/eval.err")"
+fi
+# Each error case of nix/tests/lib.nix: `attr` names an attribute set of
+# cases; `value` forces one, `mentions` lists strings its message must hold.
+expect_messages() { # label, attribute of lib.nix's result, nix expression forcing case $n[, "named"]
+  local label=$1 attr=$2 force=$3 named=${4:-} n w missing names
+  local lib="(import $FLAKE/nix/tests/lib.nix { cupcrossLib = (builtins.getFlake \"$REF\").lib; })"
+  if ! names=$("${NIX[@]}" eval --raw --impure --expr "builtins.concatStringsSep \" \" (builtins.attrNames $lib.$attr)" 2>"$WORK/msg.err"); then
+    fail "$label: $(head -c 400 "$WORK/msg.err")"
+    return
+  fi
+  [ -n "$names" ] || fail "$label: no cases found"
+  for n in $names; do
+    if "${NIX[@]}" eval --json --impure --expr "let lib = $lib; n = \"$n\"; in $force" >/dev/null 2>"$WORK/msg.err"; then
+      fail "$label $n: expected an error, evaluation succeeded"
+      continue
+    fi
+    missing=""
+    [ -n "$named" ] && ! grep -qF -- "$n" "$WORK/msg.err" && missing=" [$n]"
+    while IFS= read -r w; do
+      grep -qF -- "$w" "$WORK/msg.err" || missing="$missing [$w]"
+    done < <("${NIX[@]}" eval --raw --impure --expr "let lib = $lib; n = \"$n\"; in builtins.concatStringsSep \"\n\" (lib.$attr.\${n}.mentions or lib.$attr.\${n})")
+    if [ -n "$missing" ]; then
+      fail "$label $n: error does not mention$missing: $(grep -m1 'error' "$WORK/msg.err")"
+    else
+      pass "$label $n throws: $(grep -m1 -o 'error: .*' "$WORK/msg.err" | cut -c1-150)"
+    fi
+  done
+}
+expect_messages "swapOverlay" swapErrors 'builtins.deepSeq lib.swapErrors.${n}.value null'
+expect_messages "hybrid file" hybridErrors \
+  'builtins.deepSeq ((builtins.getFlake "'"$REF"'").lib.readHybridFile ('"$FLAKE"'/nix/tests/hybrid + "/${n}")) null' named
 
 # --- 5. flake.lock holds exactly the pins ----------------------------------
 cat >"$WORK/lock-test.nix" <<'NIX'
@@ -193,13 +235,20 @@ has_names "no emulated windows, no cross darwin" packages.x86_64-linux \
   '!(builtins.elem "cup-windows-emulated" n) && !(builtins.elem "cup-darwin-cross" n) && builtins.elem "cup-darwin-purego" n && builtins.elem "cup-riscv64-cross-gcc14" n'
 has_names "packages: cup, crossplan, default" packages.aarch64-linux \
   'builtins.all (x: builtins.elem x n) [ "cup" "crossplan" "default" "cup-riscv64" ]'
-has_names "legacyPackages: cross, emulated, gcc<N>" legacyPackages.x86_64-linux \
-  'builtins.all (x: builtins.elem x n) [ "cross" "emulated" "gcc14" ]'
-has_names "nixosModules: default, binfmt, cup, builder" nixosModules \
-  'n == [ "binfmt" "builder" "cup" "default" ]'
+has_names "legacyPackages: cross, emulated, hybrid, gcc<N>" legacyPackages.x86_64-linux \
+  'builtins.all (x: builtins.elem x n) [ "cross" "emulated" "hybrid" "gcc14" ]'
+for sys in x86_64-linux aarch64-linux; do
+  has_names "legacyPackages.$sys.hybrid: every target with a native system and a pkgsCross attr" \
+    legacyPackages.$sys.hybrid \
+    'let t = builtins.fromJSON (builtins.readFile '"$FLAKE"'/nix/targets.json); in
+     n == builtins.filter (x: t.${x}.system != null && t.${x}.pkgsCross != null) (builtins.attrNames t)
+     && builtins.elem "riscv64" n && !(builtins.elem "windows" n) && !(builtins.elem "darwin" n)'
+done
+has_names "nixosModules: default, binfmt, cup, builder, hybrid" nixosModules \
+  'n == [ "binfmt" "builder" "cup" "default" "hybrid" ]'
 has_names "overlays: default and gcc" overlays 'builtins.elem "default" n && builtins.elem "gcc14" n'
-has_names "nixosConfigurations: boards, cross and emulated" nixosConfigurations \
-  'n == [ "raspberrypi4-cross" "raspberrypi4-emulated" "visionfive2-cross" "visionfive2-emulated" ]'
+has_names "nixosConfigurations: boards, cross, emulated and hybrid" nixosConfigurations \
+  'n == [ "raspberrypi4-cross" "raspberrypi4-emulated" "raspberrypi4-hybrid" "visionfive2-cross" "visionfive2-emulated" "visionfive2-hybrid" ]'
 
 # --- 7. nix/targets.json is the only copy of the table ---------------------
 # A file that names most pkgsCross attributes of the table hard-codes it.

@@ -6,11 +6,14 @@
 #
 #   nix eval --json .#lib.targets
 #   nix eval --json .#lib.strategies
+#   nix eval --json .#lib.hybrid
 {
   # The target table; override only in tests.
   targetsFile ? ../targets.json,
   # Written by `crossplan plan --write`; a missing file means "defaults".
   strategyFile ? ../strategy.json,
+  # Written by `crossplan hybrid --write`; a missing file means no swaps.
+  hybridFile ? ../hybrid.json,
 }:
 let
   self = {
@@ -29,8 +32,20 @@ let
     cupVersion = import ./cup-version.nix;
     validateTargets = import ./validate-targets.nix self;
 
+    # crossplan hybrid: the native set with chosen attributes cross-built.
+    boards = import ./boards.nix;
+    hybridKeys = builtins.attrNames self.boards ++ builtins.attrNames self.targets;
+    swapOverlay = import ./swap-overlay.nix;
+    crossTargetFor = import ./cross-target-for.nix self;
+    readHybridFileWith = import ./read-hybrid-file.nix self;
+    readHybridFile = self.readHybridFileWith { keys = self.hybridKeys; };
+    inherit hybridFile;
+    hybrid = self.readHybridFile hybridFile;
+    # The swaps of one entry of nix/hybrid.json; [ ] when it has none.
+    hybridSwapsFor = key: (self.hybrid.entries.${key} or { swaps = [ ]; }).swaps;
+
     # For tests: the same library over another table or strategy file.
-    withFiles = args: import ./. ({ inherit targetsFile strategyFile; } // args);
+    withFiles = args: import ./. ({ inherit targetsFile strategyFile hybridFile; } // args);
   };
 in
 self

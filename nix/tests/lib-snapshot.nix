@@ -1,7 +1,9 @@
 # Everything nix/lib computes, over every input the repository gives it, as
 # one value: the target table, strategies (shipped file and every sample),
 # variant names, Go env, local systems, binfmt systems and native cross sets
-# for several hosts, cup's version, and which samples throw.
+# for several hosts, cup's version, boards, the hybrid file (shipped and
+# samples), the cross target of every target's platform, and which samples
+# throw.
 #
 # To prove two Nix versions (2.8 on CI, 2.34 in the Debian sid chroot) give
 # nix/lib the same values, run scripts/nix-test.sh under the first with
@@ -31,6 +33,14 @@ let
     "unknown-target.json"
     "valid.json"
   ];
+  hybridSamples = builtins.attrNames (builtins.readDir ./hybrid) ++ [ "absent.json" ];
+  readHybrid =
+    f:
+    let
+      v = lib.readHybridFile (./hybrid + "/${f}");
+      r = builtins.tryEval (builtins.deepSeq v v);
+    in
+    if r.success then r.value else "throws";
   resolve =
     f:
     let
@@ -59,6 +69,25 @@ in
     h: builtins.filter (n: lib.crossSetIsNativeOn h lib.targets.${n}) names
   );
   validateTargets = lib.validateTargets;
+  boards = builtins.attrNames lib.boards;
+  hybridKeys = lib.hybridKeys;
+  hybrid = lib.hybrid;
+  sampleHybridFiles = builtins.listToAttrs (
+    map (f: {
+      name = f;
+      value = readHybrid f;
+    }) hybridSamples
+  );
+  crossTargetFor = builtins.listToAttrs (
+    map (n: {
+      name = n;
+      value = {
+        bySystem =
+          if lib.targets.${n}.system == null then null else lib.crossTargetFor lib.targets.${n}.system;
+        byPlatform = lib.crossTargetFor lib.targets.${n};
+      };
+    }) names
+  );
   brokenTableProblems = (lib.withFiles { targetsFile = ./targets-broken.json; }).validateTargets;
   cupVersion = lib.cupVersion (builtins.readFile ../../cup/internal/version/version.go);
   cupVersionThrowsOnTwo =

@@ -2,11 +2,13 @@
 # but with builtins only, so that they run on CI's Nix 2.8 without nixpkgs.
 #
 # Run (prints [] when everything passes, else the failing tests):
-#   nix eval --json --impure --expr 'import ./nix/tests/lib.nix { }'
+#   nix eval --json --impure --expr '(import ./nix/tests/lib.nix { }).failures'
 # or through the flake:
 #   nix eval --json --impure --expr \
-#     'import ./nix/tests/lib.nix { cupcrossLib = (builtins.getFlake "git+file://'$PWD'").lib; }'
-# scripts/nix-test.sh runs both and also checks the text of every `throw`.
+#     '(import ./nix/tests/lib.nix { cupcrossLib = (builtins.getFlake "git+file://'$PWD'").lib; }).failures'
+# scripts/nix-test.sh runs both and also checks the text of every `throw`
+# (the cases in `swapErrors` and `hybridErrors`, which must not be forced
+# with the rest: they throw).
 {
   cupcrossLib ? import ../lib { },
 }:
@@ -14,6 +16,124 @@ let
   lib = cupcrossLib;
   sample = f: lib.withFiles { strategyFile = ./strategy + "/${f}"; };
   throws = expr: !(builtins.tryEval (builtins.deepSeq expr expr)).success;
+  hybridSample = f: lib.readHybridFile (./hybrid + "/${f}");
+
+  # --- a tiny package set shaped like nixpkgs, for swapOverlay ---
+  # fix/extends/makeExtensible the way nixpkgs' lib/fixed-points.nix
+  # defines them (written here from their documented meaning).
+  fix =
+    f:
+    let
+      x = f x;
+    in
+    x;
+  extends =
+    overlay: f: self:
+    let
+      super = f self;
+    in
+    super // overlay self super;
+  makeExtensible = rattrs: fix rattrs // { extend = o: makeExtensible (extends o rattrs); };
+  # lib.makeScope's override, without newScope/callPackage.
+  makeScope = f: fix f // { overrideScope = g: makeScope (extends g f); };
+  # A derivation whose hash covers its dependencies, as in nixpkgs.
+  drv =
+    system: name: deps:
+    builtins.derivation {
+      inherit name system;
+      builder = "/bin/sh";
+      args = [
+        "-c"
+        "echo ${toString deps} > $out"
+      ];
+    };
+  # `self: { … }` of one platform; `tag` tells the two sets apart.
+  packageSet =
+    system: self:
+    let
+      d = drv system;
+    in
+    {
+      glibc = d "glibc" [ ];
+      release = "26.05";
+      zlib = d "zlib" [ self.glibc ];
+      hello = d "hello" [ self.glibc ];
+      openssl = d "openssl" [ self.glibc ];
+      app = d "app" [
+        self.zlib
+        self.openssl
+      ];
+      linuxPackages = makeExtensible (lp: {
+        kernel = d "linux" [ ];
+        firmware = d "firmware" [ ];
+        modules = d "modules" [ lp.kernel ];
+        recurseForDerivations = true;
+      });
+      initrd = d "initrd" [ self.linuxPackages.modules ];
+      # A makeScope scope (overrideScope, no extend).
+      xorg = makeScope (x: {
+        libX11 = d "libX11" [ self.glibc ];
+        xterm = d "xterm" [ x.libX11 ];
+        xeyes = d "xeyes" [ ];
+      });
+      toplevel = d "toplevel" [
+        self.initrd
+        self.app
+        self.hello
+      ];
+      # A plain attribute set (no `extend`), two levels deep.
+      tools = {
+        a = d "tool-a" [ self.glibc ];
+        b = d "tool-b" [ self.glibc ];
+        c = d "tool-c" [ self.glibc ];
+        deep.x = d "deep-x" [ ];
+      };
+    };
+  nativeSet = fix (packageSet "riscv64-linux");
+  crossSet = fix (packageSet "x86_64-linux");
+  hybridSet =
+    swaps:
+    fix (
+      extends (lib.swapOverlay {
+        cross = crossSet;
+        inherit swaps;
+      }) (packageSet "riscv64-linux")
+    );
+  drvs = builtins.mapAttrs (_: v: v.drvPath or v);
+
+  # nix/legacy-packages.nix over a stand-in context: nixpkgs' sets are
+  # the little package set above (with `extend`, as pkgs/top-level/stage.nix
+  # gives every nixpkgs set), pkgsCross.<attr> one of system "cross-<attr>".
+  legacyWith =
+    cupLib:
+    import ../legacy-packages.nix {
+      inherit cupLib;
+      inherit (cupLib) targets;
+      filterAttrs =
+        pred: set:
+        builtins.removeAttrs set (builtins.filter (n: !pred n set.${n}) (builtins.attrNames set));
+      emulatedSetOf = t: makeExtensible (packageSet t.system);
+      pkgs.pkgsCross = builtins.listToAttrs (
+        map (t: {
+          name = t.pkgsCross;
+          value = fix (packageSet "cross-${t.pkgsCross}");
+        }) (builtins.filter (t: t.pkgsCross != null) (builtins.attrValues cupLib.targets))
+      );
+      crossSets = { };
+      emulatedSets = { };
+      gccVariants.legacyPackages = { };
+    };
+  legacyHybrid = (legacyWith (lib.withFiles { hybridFile = ./hybrid/valid.json; })).hybrid;
+  top =
+    s:
+    drvs (
+      builtins.removeAttrs s [
+        "linuxPackages"
+        "tools"
+        "xorg"
+        "extend"
+      ]
+    );
 
   tests = {
     # --- the table ---
@@ -256,10 +376,447 @@ let
       expr = throws (lib.cupVersion "package version\n");
       expected = true;
     };
+    # --- swapOverlay ---
+    testSwapTopLevel = {
+      expr =
+        let
+          h = hybridSet [ "zlib" ];
+        in
+        {
+          zlib = h.zlib.drvPath == crossSet.zlib.drvPath;
+          # app uses zlib: re-hashed, still native.
+          app = h.app.drvPath != nativeSet.app.drvPath;
+          appSystem = h.app.system;
+          toplevel = h.toplevel.drvPath != nativeSet.toplevel.drvPath;
+          # hello and glibc do not: unchanged.
+          hello = h.hello.drvPath == nativeSet.hello.drvPath;
+          glibc = h.glibc.drvPath == nativeSet.glibc.drvPath;
+          initrd = h.initrd.drvPath == nativeSet.initrd.drvPath;
+        };
+      expected = {
+        zlib = true;
+        app = true;
+        appSystem = "riscv64-linux";
+        toplevel = true;
+        hello = true;
+        glibc = true;
+        initrd = true;
+      };
+    };
+    testSwapNothingChangesNothing = {
+      expr = top (hybridSet [ ]) == top nativeSet;
+      expected = true;
+    };
+    testSwapKernelInScope = {
+      expr =
+        let
+          h = hybridSet [ "linuxPackages.kernel" ];
+        in
+        {
+          kernel = h.linuxPackages.kernel.drvPath == crossSet.linuxPackages.kernel.drvPath;
+          # The scope's own member that uses the kernel is re-hashed
+          # (that is what `extend` is for), and stays native.
+          modules = h.linuxPackages.modules.drvPath != nativeSet.linuxPackages.modules.drvPath;
+          modulesSystem = h.linuxPackages.modules.system;
+          firmware = h.linuxPackages.firmware.drvPath == nativeSet.linuxPackages.firmware.drvPath;
+          initrd = h.initrd.drvPath != nativeSet.initrd.drvPath;
+          toplevel = h.toplevel.drvPath != nativeSet.toplevel.drvPath;
+          app = h.app.drvPath == nativeSet.app.drvPath;
+          stillExtensible = builtins.isFunction h.linuxPackages.extend;
+          recurse = h.linuxPackages.recurseForDerivations;
+        };
+      expected = {
+        kernel = true;
+        modules = true;
+        modulesSystem = "riscv64-linux";
+        firmware = true;
+        initrd = true;
+        toplevel = true;
+        app = true;
+        stillExtensible = true;
+        recurse = true;
+      };
+    };
+    testSwapTwoInOneScope = {
+      expr =
+        let
+          h = hybridSet [
+            "linuxPackages.kernel"
+            "linuxPackages.firmware"
+          ];
+        in
+        [
+          (h.linuxPackages.kernel.drvPath == crossSet.linuxPackages.kernel.drvPath)
+          (h.linuxPackages.firmware.drvPath == crossSet.linuxPackages.firmware.drvPath)
+          (h.linuxPackages.modules.drvPath == (hybridSet [ "linuxPackages.kernel" ]).linuxPackages.modules.drvPath)
+        ];
+      expected = [
+        true
+        true
+        true
+      ];
+    };
+    testSwapInMakeScope = {
+      expr =
+        let
+          h = hybridSet [ "xorg.libX11" ];
+        in
+        {
+          libX11 = h.xorg.libX11.drvPath == crossSet.xorg.libX11.drvPath;
+          # overrideScope re-hashes the scope's member that uses it.
+          xterm = h.xorg.xterm.drvPath != nativeSet.xorg.xterm.drvPath;
+          xtermSystem = h.xorg.xterm.system;
+          xeyes = h.xorg.xeyes.drvPath == nativeSet.xorg.xeyes.drvPath;
+          stillOverridable = builtins.isFunction h.xorg.overrideScope;
+        };
+      expected = {
+        libX11 = true;
+        xterm = true;
+        xtermSystem = "riscv64-linux";
+        xeyes = true;
+        stillOverridable = true;
+      };
+    };
+    testSwapTwoInPlainSet = {
+      expr =
+        let
+          h = hybridSet [
+            "tools.a"
+            "tools.b"
+          ];
+        in
+        {
+          a = h.tools.a.drvPath == crossSet.tools.a.drvPath;
+          b = h.tools.b.drvPath == crossSet.tools.b.drvPath;
+          c = h.tools.c.drvPath == nativeSet.tools.c.drvPath;
+          deep = h.tools.deep.x.drvPath == nativeSet.tools.deep.x.drvPath;
+          names = builtins.attrNames h.tools;
+        };
+      expected = {
+        a = true;
+        b = true;
+        c = true;
+        deep = true;
+        names = [
+          "a"
+          "b"
+          "c"
+          "deep"
+        ];
+      };
+    };
+    testSwapThreeLevels = {
+      expr =
+        let
+          h = hybridSet [
+            "tools.deep.x"
+            "hello"
+          ];
+        in
+        [
+          (h.tools.deep.x.drvPath == crossSet.tools.deep.x.drvPath)
+          (h.tools.a.drvPath == nativeSet.tools.a.drvPath)
+          (h.hello.drvPath == crossSet.hello.drvPath)
+          (h.toplevel.drvPath != nativeSet.toplevel.drvPath)
+        ];
+      expected = [
+        true
+        true
+        true
+        true
+      ];
+    };
+    testSwapErrorsThrow = {
+      expr = builtins.filter (n: !(throws swapErrors.${n}.value)) (builtins.attrNames swapErrors);
+      expected = [ ];
+    };
+
+    # --- legacyPackages.<system>.hybrid.<t> (nix/legacy-packages.nix) ---
+    testLegacyHybridTargets = {
+      expr = builtins.attrNames (legacyWith lib).hybrid;
+      expected = builtins.filter (
+        n: lib.targets.${n}.system != null && lib.targets.${n}.pkgsCross != null
+      ) (builtins.attrNames lib.targets);
+    };
+    testLegacyHybridSwapsFromFile = {
+      expr =
+        let
+          h = legacyHybrid.riscv64;
+        in
+        {
+          kernel = h.linuxPackages.kernel.system;
+          modules = h.linuxPackages.modules.system;
+          openssl = h.openssl.system;
+          app = h.app.system;
+          hello = h.hello.drvPath == (fix (packageSet "riscv64-linux")).hello.drvPath;
+          appRehashed = h.app.drvPath != (fix (packageSet "riscv64-linux")).app.drvPath;
+        };
+      expected = {
+        kernel = "cross-riscv64";
+        modules = "riscv64-linux";
+        openssl = "cross-riscv64";
+        app = "riscv64-linux";
+        hello = true;
+        appRehashed = true;
+      };
+    };
+    testLegacyHybridNoEntryNoSwaps = {
+      expr = top legacyHybrid.aarch64 == top (fix (packageSet "aarch64-linux"));
+      expected = true;
+    };
+    testLegacyHybridI686Cross = {
+      expr =
+        (legacyWith (lib.withFiles { hybridFile = ./hybrid/no-reason.json; })).hybrid.i686.hello.system;
+      expected = "cross-gnu32";
+    };
+
+    # --- nix/hybrid.json ---
+    testBoards = {
+      expr = builtins.attrNames lib.boards;
+      expected = [
+        "raspberrypi4"
+        "visionfive2"
+      ];
+    };
+    testHybridKeysAreBoardsAndTargets = {
+      expr = builtins.sort builtins.lessThan lib.hybridKeys;
+      expected = builtins.sort builtins.lessThan (
+        [
+          "raspberrypi4"
+          "visionfive2"
+        ]
+        ++ builtins.attrNames lib.targets
+      );
+    };
+    testShippedHybridFile = {
+      expr = lib.hybrid;
+      expected = {
+        version = 1;
+        entries =
+          builtins.mapAttrs
+            (_: _: {
+              swaps = [ "linuxPackages.kernel" ];
+              reason = "default: the kernel (no cache builds it natively for this board)";
+            })
+            {
+              raspberrypi4 = null;
+              visionfive2 = null;
+            };
+      };
+    };
+    testHybridSwapsFor = {
+      expr = [
+        (lib.hybridSwapsFor "visionfive2")
+        (lib.hybridSwapsFor "riscv64")
+        (lib.hybridSwapsFor "no-such-host")
+      ];
+      expected = [
+        [ "linuxPackages.kernel" ]
+        [ ]
+        [ ]
+      ];
+    };
+    testHybridMissingFileIsEmpty = {
+      expr = hybridSample "does-not-exist.json";
+      expected = {
+        version = 1;
+        entries = { };
+      };
+    };
+    testHybridValidSample = {
+      expr = (hybridSample "valid.json").entries;
+      expected = {
+        riscv64 = {
+          swaps = [
+            "linuxPackages.kernel"
+            "openssl"
+          ];
+          reason = "test: a heavy library";
+        };
+        visionfive2 = {
+          swaps = [ ];
+          reason = "test";
+        };
+      };
+    };
+    testHybridWithFiles = {
+      expr = (lib.withFiles { hybridFile = ./hybrid/valid.json; }).hybridSwapsFor "riscv64";
+      expected = [
+        "linuxPackages.kernel"
+        "openssl"
+      ];
+    };
+    testHybridAnyKeyWithoutKeys = {
+      expr = (lib.readHybridFileWith { keys = null; } ./hybrid/unknown-key.json).entries.beaglebone.swaps;
+      expected = [ "linuxPackages.kernel" ];
+    };
+    testHybridReasonDefaultsEmpty = {
+      expr = (hybridSample "no-reason.json").entries.i686;
+      expected = {
+        swaps = [ "hello" ];
+        reason = "";
+      };
+    };
+    testHybridBadSamplesThrow = {
+      expr = builtins.filter (f: !(throws (hybridSample f))) (builtins.attrNames hybridErrors);
+      expected = [ ];
+    };
+
+    # --- the cross target of a platform (nixosModules.hybrid) ---
+    testCrossTargetFor = {
+      expr = map lib.crossTargetFor [
+        "riscv64-linux"
+        "aarch64-linux"
+        "armv7l-linux"
+        "armv6l-linux"
+        "i686-linux"
+        "x86_64-linux"
+        "sparc64-linux"
+        {
+          system = "aarch64-linux";
+          config = "aarch64-unknown-linux-musl";
+        }
+        {
+          system = "aarch64-linux";
+          config = "aarch64-unknown-linux-gnu";
+        }
+        {
+          system = "x86_64-linux";
+          config = "x86_64-unknown-linux-musl";
+        }
+        # windows' table entry has no system: never a hybrid.
+        lib.targets.windows
+      ];
+      expected = [
+        "riscv64"
+        "aarch64"
+        "armv7l"
+        "armv6l"
+        "i686"
+        null
+        null
+        "aarch64-musl"
+        "aarch64"
+        # x86_64-musl is built with pkgsStatic: never a swap source.
+        null
+        null
+      ];
+    };
+
     testCupVersionTwiceThrows = {
       expr = throws (lib.cupVersion "const Version = \"1\"\nconst Version = \"2\"\n");
       expected = true;
     };
+  };
+
+  # swapOverlay's errors; `mentions`: words the message must contain
+  # (scripts/nix-test.sh forces each and reads the message).
+  swapErrors = {
+    missingInCross = {
+      value =
+        (fix (
+          extends (lib.swapOverlay {
+            cross = { };
+            swaps = [ "linuxPackages.kernel" ];
+          }) (packageSet "riscv64-linux")
+        )).linuxPackages.kernel;
+      mentions = [
+        "swapOverlay:"
+        "\"linuxPackages.kernel\""
+        "cross set has no attribute \"linuxPackages\""
+      ];
+    };
+    missingLeafInNative = {
+      value = (hybridSet [ "tools.zz" ]).tools.zz;
+      mentions = [
+        "swapOverlay:"
+        "\"tools.zz\""
+        "native package set (prev) has no attribute \"tools.zz\""
+      ];
+    };
+    missingInNative = {
+      value =
+        (fix (
+          extends (lib.swapOverlay {
+            cross = crossSet // {
+              extra = crossSet.hello;
+            };
+            swaps = [ "extra" ];
+          }) (packageSet "riscv64-linux")
+        )).extra;
+      mentions = [
+        "swapOverlay:"
+        "native package set (prev) has no attribute \"extra\""
+      ];
+    };
+    missingInCrossOnly = {
+      value =
+        (fix (
+          extends (lib.swapOverlay {
+            cross = builtins.removeAttrs crossSet [ "hello" ];
+            swaps = [ "hello" ];
+          }) (packageSet "riscv64-linux")
+        )).hello;
+      mentions = [
+        "swapOverlay:"
+        "\"hello\""
+        "the cross set has no attribute"
+      ];
+    };
+    notAnAttrSet = {
+      value = (hybridSet [ "release.major" ]).release;
+      mentions = [
+        "swapOverlay:"
+        "\"release.major\""
+        "\"release\" of the native package set (prev) is not an attribute set"
+      ];
+    };
+    overlapping = {
+      value =
+        (hybridSet [
+          "tools"
+          "tools.a"
+        ]).tools;
+      mentions = [
+        "swapOverlay:"
+        "\"tools\" and \"tools.a\" overlap"
+      ];
+    };
+    notAPath = {
+      value = (hybridSet [ "tools..a" ]).hello;
+      mentions = [
+        "swapOverlay:"
+        "\"tools..a\" is not an attribute path"
+      ];
+    };
+  };
+
+  # Bad sample hybrid files (nix/tests/hybrid/); `mentions`: besides the
+  # file's name.
+  hybridErrors = {
+    "bad-version.json" = [ "unsupported version 2" ];
+    "no-version.json" = [ "unsupported version null" ];
+    "bad-entries.json" = [ "\"entries\" must be an object" ];
+    "swaps-not-list.json" = [
+      "entries.visionfive2"
+      "\"swaps\" must be a list of strings"
+    ];
+    "swaps-not-strings.json" = [
+      "entries.raspberrypi4"
+      "\"swaps\" must be a list of strings"
+    ];
+    "bad-path.json" = [
+      "entries.riscv64"
+      "not an attribute path"
+    ];
+    "unknown-key.json" = [
+      "entries.beaglebone"
+      "unknown key"
+    ];
+    "bad-reason.json" = [
+      "entries.aarch64"
+      "\"reason\" must be a string"
+    ];
   };
 
   failures = builtins.filter (r: r != null) (
@@ -279,7 +836,7 @@ let
   );
 in
 {
-  inherit failures;
+  inherit failures swapErrors hybridErrors;
   count = builtins.length (builtins.attrNames tests);
   names = builtins.attrNames tests;
 }

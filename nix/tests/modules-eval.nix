@@ -21,7 +21,16 @@
 #     stdenv.{host,build}Platform.system, callPackage, writeShellScript.
 #     Their "derivations" are attribute sets with type = "derivation".
 #   - `inputs` is the part of cupcross' own flake inputs the modules read:
-#     self.packages.<system>.crossplan.
+#     self.packages.<system>.crossplan, and for the hybrid module
+#     nixpkgs.legacyPackages.<system>.pkgsCross.<attr>: little package sets
+#     made with the real lib.fix/lib.makeExtensible, in nixpkgs' shape
+#     (linuxPackages a scope with `extend`, whose `modules` use `kernel`).
+#   - `nixpkgsOptions` declares the nixpkgs.* options of
+#     nixos/modules/misc/nixpkgs.nix the hybrid module reads and sets:
+#     hostPlatform/buildPlatform (str or attrs, applied with the real
+#     lib.systems.elaborate; buildPlatform defaults to hostPlatform) and
+#     overlays (a list of functions); networking.hostName defaults to
+#     "nixos" as in NixOS.
 #
 # Result: { count; failures; names; } like nix/tests/lib.nix, and `errors`
 # (names in `errorNames`):
@@ -68,7 +77,44 @@ let
     aarch64-linux.crossplan = fakeDrv "crossplan-aarch64-linux" { };
   };
 
-  modules = import ../../modules { inherit inputs; };
+  # A package set of one platform in nixpkgs' shape; `tag` names it.
+  packageSet =
+    tag: self:
+    {
+      glibc = fakeDrv "glibc-${tag}" { };
+      hello = fakeDrv "hello-${tag}" { uses = self.glibc.name; };
+      linuxPackages = lib.recurseIntoAttrs (
+        lib.makeExtensible (lp: {
+          kernel = fakeDrv "linux-${tag}" { };
+          modules = fakeDrv "modules-${tag}-for-${lp.kernel.name}" { };
+        })
+      );
+      # A lib.makeScope scope (overrideScope; its callPackage is unused here).
+      xorg = lib.makeScope (_: throw "newScope is not used by this test") (x: {
+        libX11 = fakeDrv "libX11-${tag}" { };
+        xterm = fakeDrv "xterm-${tag}-with-${x.libX11.name}" { };
+      });
+    };
+  cupTargets = (import ../lib { }).targets;
+  crossSetsOn =
+    build:
+    builtins.listToAttrs (
+      map (t: {
+        name = t.pkgsCross;
+        value = lib.fix (packageSet "${t.pkgsCross}-on-${build}");
+      }) (builtins.filter (t: t.pkgsCross != null) (builtins.attrValues cupTargets))
+    );
+  inputs.nixpkgs.legacyPackages = {
+    x86_64-linux.pkgsCross = crossSetsOn "x86_64-linux";
+    aarch64-linux.pkgsCross = crossSetsOn "aarch64-linux";
+  };
+  # The configuration's pkgs as nixpkgs.nix makes it from nixpkgs.overlays.
+  pkgsWithOverlays =
+    c: tag: lib.fix (lib.foldl' (lib.flip lib.extends) (packageSet tag) c.nixpkgs.overlays);
+
+  modules = import ../../modules { inherit inputs; } // {
+    cupLib = import ../lib { };
+  };
 
   # nixos/lib/binfmt-magics.nix: the systems boot.binfmt.emulatedSystems accepts.
   binfmtMagicNames = [
@@ -166,6 +212,34 @@ let
     config.nix.settings.trusted-users = [ "root" ];
   };
 
+  nixpkgsOptions =
+    { config, ... }:
+    {
+      options.nixpkgs = {
+        hostPlatform = mkOption {
+          type = types.either types.str types.attrs;
+          apply = lib.systems.elaborate;
+          description = "stand-in for nixpkgs.hostPlatform";
+        };
+        buildPlatform = mkOption {
+          type = types.either types.str types.attrs;
+          default = config.nixpkgs.hostPlatform;
+          apply = lib.systems.elaborate;
+          description = "stand-in for nixpkgs.buildPlatform";
+        };
+        overlays = mkOption {
+          type = types.listOf (types.addCheck types.unspecified lib.isFunction);
+          default = [ ];
+          description = "stand-in for nixpkgs.overlays";
+        };
+      };
+      options.networking.hostName = mkOption {
+        type = types.str;
+        default = "nixos";
+        description = "stand-in for networking.hostName";
+      };
+    };
+
   eval =
     {
       host ? "x86_64-linux",
@@ -176,7 +250,14 @@ let
     lib.evalModules {
       modules = [
         nixosOptions
+        nixpkgsOptions
         { _module.args.pkgs = pkgsFor { inherit host build; }; }
+        {
+          nixpkgs = {
+            hostPlatform = lib.mkDefault host;
+          }
+          // lib.optionalAttrs (build != host) { buildPlatform = build; };
+        }
         {
           _file = "nix/tests/modules-eval.nix (the scenario's configuration)";
           imports = [ config ];
@@ -337,6 +418,30 @@ let
       };
     };
   };
+  # --- hybrid ---
+  hybridOn =
+    {
+      host ? "riscv64-linux",
+      build ? host,
+      config ? { },
+    }:
+    cfgOf {
+      inherit host build;
+      imports = [ modules.hybrid ];
+      config = {
+        imports = [ config ];
+        cupcross.hybrid.enable = true;
+      };
+    };
+  # The board configurations' way: the board's host name is the entry.
+  hybridVisionfive2 = hybridOn { config.networking.hostName = "visionfive2"; };
+  hybridRaspberrypi4 = hybridOn {
+    host = "aarch64-linux";
+    config.networking.hostName = "raspberrypi4";
+  };
+  # The configuration's pkgs with the module's overlays (native: riscv64).
+  hybridPkgs = c: pkgsWithOverlays c "native";
+
   defaultOffEval = eval { imports = [ modules.default ]; };
   defaultOff = defaultOffEval.config;
 
@@ -635,6 +740,219 @@ let
       ];
     };
 
+    # --- hybrid ---
+    testHybridOff = {
+      expr =
+        let
+          c = cfgOf {
+            host = "riscv64-linux";
+            imports = [ modules.default ];
+            config.networking.hostName = "visionfive2";
+          };
+        in
+        {
+          inherit (c.cupcross.hybrid) enable entry swaps;
+          overlays = c.nixpkgs.overlays;
+          assertions = failedAssertions c;
+        };
+      expected = {
+        enable = false;
+        entry = "visionfive2";
+        # The default is there (read from the file) but unused.
+        swaps = [ "linuxPackages.kernel" ];
+        overlays = [ ];
+        assertions = [ ];
+      };
+    };
+    testHybridSwapsFromFile = {
+      expr = {
+        inherit (hybridVisionfive2.cupcross.hybrid) entry swaps buildPlatform;
+        overlays = builtins.length hybridVisionfive2.nixpkgs.overlays;
+        assertions = failedAssertions hybridVisionfive2;
+        rpi = hybridRaspberrypi4.cupcross.hybrid.swaps;
+      };
+      expected = {
+        entry = "visionfive2";
+        swaps = [ "linuxPackages.kernel" ];
+        buildPlatform = "x86_64-linux";
+        overlays = 1;
+        assertions = [ ];
+        rpi = [ "linuxPackages.kernel" ];
+      };
+    };
+    testHybridOverlaySwapsTheKernel = {
+      expr =
+        let
+          p = hybridPkgs hybridVisionfive2;
+        in
+        {
+          kernel = p.linuxPackages.kernel.name;
+          # The scope member that uses the kernel follows it (re-hashed).
+          modules = p.linuxPackages.modules.name;
+          hello = p.hello.name;
+          recurse = p.linuxPackages.recurseForDerivations;
+        };
+      expected = {
+        kernel = "linux-riscv64-on-x86_64-linux";
+        modules = "modules-native-for-linux-riscv64-on-x86_64-linux";
+        hello = "hello-native";
+        recurse = true;
+      };
+    };
+    testHybridRaspberrypi4CrossSet = {
+      expr = (hybridPkgs hybridRaspberrypi4).linuxPackages.kernel.name;
+      expected = "linux-aarch64-multiplatform-on-x86_64-linux";
+    };
+    testHybridExplicitSwaps = {
+      expr =
+        let
+          c = hybridOn {
+            config = {
+              networking.hostName = "visionfive2";
+              cupcross.hybrid.swaps = [ "hello" ];
+            };
+          };
+          p = hybridPkgs c;
+        in
+        {
+          inherit (c.cupcross.hybrid) swaps;
+          hello = p.hello.name;
+          kernel = p.linuxPackages.kernel.name;
+        };
+      expected = {
+        swaps = [ "hello" ];
+        hello = "hello-riscv64-on-x86_64-linux";
+        kernel = "linux-native";
+      };
+    };
+    testHybridSwapInMakeScope = {
+      expr =
+        let
+          p = hybridPkgs (hybridOn {
+            config.cupcross.hybrid.swaps = [ "xorg.libX11" ];
+          });
+        in
+        [
+          p.xorg.libX11.name
+          p.xorg.xterm.name
+          (builtins.isFunction p.xorg.overrideScope)
+        ];
+      expected = [
+        "libX11-riscv64-on-x86_64-linux"
+        "xterm-native-with-libX11-riscv64-on-x86_64-linux"
+        true
+      ];
+    };
+    testHybridEntryAbsentFromFile = {
+      expr =
+        let
+          c = hybridOn { config.networking.hostName = "myboard"; };
+          p = hybridPkgs c;
+        in
+        {
+          inherit (c.cupcross.hybrid) entry swaps;
+          kernel = p.linuxPackages.kernel.name;
+          assertions = failedAssertions c;
+        };
+      expected = {
+        entry = "myboard";
+        swaps = [ ];
+        kernel = "linux-native";
+        assertions = [ ];
+      };
+    };
+    testHybridEntryNull = {
+      expr = (hybridOn { config.cupcross.hybrid.entry = null; }).cupcross.hybrid.swaps;
+      expected = [ ];
+    };
+    testHybridTargetEntry = {
+      # An entry may be a target name; i686 is not in the shipped file.
+      expr =
+        (hybridOn {
+          host = "i686-linux";
+          config.cupcross.hybrid.entry = "i686";
+        }).cupcross.hybrid.swaps;
+      expected = [ ];
+    };
+    testHybridOwnFileAnyKey = {
+      expr =
+        let
+          c = hybridOn {
+            config = {
+              networking.hostName = "beaglebone";
+              cupcross.hybrid.file = ./hybrid/unknown-key.json;
+            };
+          };
+        in
+        {
+          inherit (c.cupcross.hybrid) swaps;
+          kernel = (hybridPkgs c).linuxPackages.kernel.name;
+        };
+      expected = {
+        swaps = [ "linuxPackages.kernel" ];
+        kernel = "linux-riscv64-on-x86_64-linux";
+      };
+    };
+    testHybridMuslHost = {
+      expr =
+        (hybridPkgs (hybridOn {
+          host = "aarch64-linux";
+          config = {
+            nixpkgs.hostPlatform = {
+              config = "aarch64-unknown-linux-musl";
+            };
+            cupcross.hybrid.swaps = [ "linuxPackages.kernel" ];
+          };
+        })).linuxPackages.kernel.name;
+      expected = "linux-aarch64-multiplatform-musl-on-x86_64-linux";
+    };
+    testHybridBuildPlatform = {
+      expr =
+        (hybridPkgs (hybridOn {
+          config = {
+            networking.hostName = "visionfive2";
+            cupcross.hybrid.buildPlatform = "aarch64-linux";
+          };
+        })).linuxPackages.kernel.name;
+      expected = "linux-riscv64-on-aarch64-linux";
+    };
+    # Every target a hybrid can use is found from nixpkgs' own elaborated
+    # platform (what nixpkgs.hostPlatform holds) of its config.
+    testHybridTargetsFromElaboratedPlatforms = {
+      expr = builtins.filter (
+        n:
+        let
+          t = cupTargets.${n};
+        in
+        t.pkgsCross != null
+        && t.system != null
+        && !t.static
+        && modules.cupLib.crossTargetFor (lib.systems.elaborate { inherit (t) config; }) != n
+      ) (builtins.attrNames cupTargets);
+      expected = [ ];
+    };
+    testHybridAssertions = {
+      expr = map failedAssertions [
+        (hybridOn { host = "x86_64-linux"; })
+        (hybridOn {
+          host = "aarch64-linux";
+          config.cupcross.hybrid.buildPlatform = "aarch64-linux";
+        })
+        (hybridOn { build = "x86_64-linux"; })
+      ];
+      expected = [
+        [
+          "cupcross.hybrid: no target of cupcross' nix/targets.json has a pkgsCross set for this configuration's nixpkgs.hostPlatform (x86_64-unknown-linux-gnu); cupcross.hybrid works for aarch64-linux, armv6l-linux, armv7l-linux, i686-linux, loongarch64-linux, powerpc64le-linux, riscv64-linux, s390x-linux"
+        ]
+        [
+          "cupcross.hybrid: cupcross.hybrid.buildPlatform is aarch64-linux, this configuration's own system (nixpkgs.hostPlatform), so nothing would be cross-built; set it to the system of the machine that builds the swapped attributes (e.g. \"x86_64-linux\")"
+        ]
+        [
+          "cupcross.hybrid: this configuration is cross-compiled already (nixpkgs.buildPlatform = x86_64-linux); a hybrid needs the native set as its base: unset nixpkgs.buildPlatform, or cupcross.hybrid.enable"
+        ]
+      ];
+    };
+
     # --- default: all three together ---
     testDefaultAllThree = {
       expr = {
@@ -665,10 +983,18 @@ let
           (builtins.elem "cupcross.binfmt.systems" names)
           (builtins.elem "services.cup.tokenFile" names)
           (builtins.elem "cupcross.builder.trustedUsers" names)
+          (builtins.all (o: builtins.elem "cupcross.hybrid.${o}" names) [
+            "enable"
+            "entry"
+            "swaps"
+            "buildPlatform"
+            "file"
+          ])
         ];
       expected = [
         true
         false
+        true
         true
         true
         true
@@ -691,6 +1017,59 @@ let
 
   # Configurations that must not evaluate; `mentions`: words the error has.
   errors = {
+    hybridNoCrossTarget = {
+      value = (hybridPkgs (hybridOn { host = "x86_64-linux"; })).hello;
+      mentions = [
+        "cupcross.hybrid:"
+        "nixpkgs.hostPlatform"
+        "x86_64-unknown-linux-gnu"
+      ];
+    };
+    hybridBuildIsHost = {
+      value =
+        (hybridPkgs (hybridOn {
+          host = "aarch64-linux";
+          config.cupcross.hybrid.buildPlatform = "aarch64-linux";
+        })).hello;
+      mentions = [
+        "cupcross.hybrid.buildPlatform"
+        "aarch64-linux"
+      ];
+    };
+    hybridSwapsNotList = {
+      value = (hybridOn { config.cupcross.hybrid.swaps = "linuxPackages.kernel"; }).cupcross.hybrid.swaps;
+      mentions = [
+        "cupcross.hybrid.swaps"
+        "list"
+      ];
+    };
+    hybridEntryNotString = {
+      value = (hybridOn { config.cupcross.hybrid.entry = 3; }).cupcross.hybrid.swaps;
+      mentions = [ "cupcross.hybrid.entry" ];
+    };
+    hybridUnknownSwap = {
+      value =
+        (hybridPkgs (hybridOn {
+          config.cupcross.hybrid.swaps = [ "linuxPackages.nope" ];
+        })).linuxPackages.nope;
+      mentions = [
+        "swapOverlay:"
+        "linuxPackages.nope"
+      ];
+    };
+    hybridBadFile = {
+      value =
+        (hybridOn {
+          config = {
+            networking.hostName = "visionfive2";
+            cupcross.hybrid.file = ./hybrid/bad-version.json;
+          };
+        }).cupcross.hybrid.swaps;
+      mentions = [
+        "bad-version.json"
+        "unsupported"
+      ];
+    };
     unknownTarget = {
       value =
         (cfgOf {
