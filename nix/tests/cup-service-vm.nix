@@ -15,7 +15,7 @@
         address = "127.0.0.1:8080";
         tokenFile = "/etc/cup-token";
       };
-      environment.etc."cup-token".text = "test-token";
+      environment.etc."cup-token".text = "test-token-0123456789"; # cup serve refuses tokens under 16 characters
       environment.systemPackages = [ pkgs.curl ];
     };
 
