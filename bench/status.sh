@@ -10,6 +10,10 @@
 # serves both caches with crossplan-cachesrv on 127.0.0.1 (--latency-ms 20,
 # then 0), and times, cold (fresh XDG_CACHE_HOME every run):
 #   nix-store --realise --dry-run ROOTS      (Nix 2.8, http-connections = 25)
+#   the same with Nix 2.34                   (Debian sid's, in the chroot of
+#                                             scripts/nix-sid.sh, the graph
+#                                             imported into its store; NIX_SID=0
+#                                             leaves it out)
 #   crossplan status --json ROOTS            (cold narinfo cache)
 #   crossplan status --json ROOTS            (warm: narinfo cache filled)
 # plus crossplan's peak RSS (/usr/bin/time -v), and checks that both answers
@@ -24,6 +28,7 @@ SEED=${SEED:-1}
 RUNS=${RUNS:-5}            # crossplan runs per case
 NIX_RUNS=${NIX_RUNS:-3}    # Nix runs per case (slow)
 LATENCIES=${LATENCIES:-"20 0"}
+NIX_SID=${NIX_SID:-1}      # also time Nix 2.34 (needs root: a chroot)
 CACHED=${CACHED:-0.28}
 VALID=${VALID:-0.006}
 VALID_LAYERS=${VALID_LAYERS:-0.1}
@@ -57,6 +62,50 @@ KEYS=$(cat "$WORK/keys.txt")
 HI_DIR=$(sed -n 1p "$WORK/dirs.txt")
 LO_DIR=$(sed -n 2p "$WORK/dirs.txt")
 nroots=$(wc -l < "$WORK/roots.txt")
+
+# Nix 2.34: the same graph in the sid chroot's own store (the .drv closure
+# and the outputs valid here, exported once), timed inside the chroot against
+# the same caches on 127.0.0.1 (the chroot shares this network).
+SID_DIR=$CARGO_TARGET_DIR/bench-sid
+sid_version=-
+if [ "$NIX_SID" = 1 ]; then
+  mkdir -p "$SID_DIR"
+  bash "$repo/scripts/nix-sid.sh" setup >&2
+  sid_stamp=$SID_DIR/imported-$(md5sum < "$WORK/roots.txt" | cut -c1-12)
+  if [ ! -f "$sid_stamp" ]; then
+    echo "== importing the graph into Nix 2.34's store" >&2
+    sed 's/[!^].*//' "$WORK/roots.txt" | sort -u > "$SID_DIR/drvs.txt"
+    xargs nix-store -qR --include-outputs < "$SID_DIR/drvs.txt" > "$SID_DIR/closure.txt"
+    xargs nix-store --export < "$SID_DIR/closure.txt" > "$SID_DIR/closure.export"
+    bash "$repo/scripts/nix-sid.sh" run "nix-store --import < '$SID_DIR/closure.export' > /dev/null" >&2
+    rm -f "$SID_DIR/closure.export"
+    touch "$sid_stamp"
+  fi
+  cp "$WORK/roots.txt" "$SID_DIR/roots.txt"
+  sid_version=$(bash "$repo/scripts/nix-sid.sh" run "nix --version" 2>/dev/null | awk '{print $3}')
+fi
+
+# sid_time LAT RUNS -> median seconds of Nix 2.34's cold dry run (timed
+# inside the chroot); the stderr of its first run goes to $WORK/nix234-LAT.txt
+sid_time() {
+  rm -f "$SID_DIR/times.txt"
+  cat >"$SID_DIR/run.sh" <<EOF
+for i in \$(seq $2); do
+  rm -rf /tmp/xdg-nix
+  a=\$(date +%s.%N)
+  XDG_CACHE_HOME=/tmp/xdg-nix nix-store --realise --dry-run \$(cat '$SID_DIR/roots.txt') \\
+    --option substituters '$SUBS' --option trusted-public-keys '$KEYS' --option require-sigs true \\
+    2> '$SID_DIR/nix-run.txt' > /dev/null
+  b=\$(date +%s.%N)
+  echo "\$a \$b" >> '$SID_DIR/times.txt'
+  [ "\$i" = 1 ] && cp '$SID_DIR/nix-run.txt' '$SID_DIR/nix-first.txt'
+done
+true
+EOF
+  bash "$repo/scripts/nix-sid.sh" run "bash '$SID_DIR/run.sh'" >&2
+  cp "$SID_DIR/nix-first.txt" "$WORK/nix234-$1.txt"
+  python3 -c "import statistics,sys; print(statistics.median(float(b)-float(a) for a,b in (l.split() for l in open(sys.argv[1]))))" "$SID_DIR/times.txt"
+}
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=(); }
@@ -131,6 +180,15 @@ for lat in $LATENCIES; do
   echo "   answers agree: $agree" >&2
 
   nix_t=$(time_cmd "nix-$lat" "$NIX_RUNS" "rm -rf $WORK/xdg-nix" "$nix_cmd")
+  nix234_t=-
+  if [ "$NIX_SID" = 1 ]; then
+    nix234_t=$(sid_time "$lat" "$NIX_RUNS")
+    if ! cmp_out=$("$bin/crossplan-drycompare" --nix "$WORK/nix234-$lat.txt" --crossplan "$WORK/cp-$lat.json" 2>&1); then
+      agree="$agree; with Nix $sid_version: NO: $(printf '%s\n' "$cmp_out" | grep -E '^ *- |drycompare' | head -2 | tr '\n' ' ')"
+    else
+      agree="$agree; Nix $sid_version agrees"
+    fi
+  fi
   cold_t=$(time_cmd "cold-$lat" "$RUNS" "rm -rf $WORK/xdg-cp" "$cp_cmd")
   rm -rf "$WORK/xdg-warm"; bash -c "$warm_cmd" > /dev/null 2>&1 || true
   warm_t=$(time_cmd "warm-$lat" "$RUNS" "true" "$warm_cmd")
@@ -140,26 +198,34 @@ for lat in $LATENCIES; do
   XDG_CACHE_HOME=$WORK/xdg-cp /usr/bin/time -v "$CROSSPLAN" status --json --substituters "$SUBS" \
     --trusted-public-keys "$KEYS" --require-sigs true $(cat "$WORK/roots.txt") > /dev/null 2> "$WORK/rss-$lat.txt" || true
   rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/rss-$lat.txt" | tail -1)
-  echo "$lat $nix_t $cold_t $warm_t $rss_kib $agree" >> "$results"
-  echo "   nix $nix_t s, crossplan cold $cold_t s, warm $warm_t s, RSS $rss_kib KiB" >&2
+  echo "$lat $nix_t $nix234_t $cold_t $warm_t $rss_kib $agree" >> "$results"
+  echo "   nix 2.8 $nix_t s, nix 2.34 $nix234_t s, crossplan cold $cold_t s, warm $warm_t s, RSS $rss_kib KiB" >&2
   cleanup
 done
 
-python3 - "$results" "$NODES" "$RUNS" "$NIX_RUNS" <<'PY'
+python3 - "$results" "$NODES" "$RUNS" "$NIX_RUNS" "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%d)" <<'PY'
 import sys
-rows = [l.split(" ", 5) for l in open(sys.argv[1]) if l.strip()]
-print(f"\ncrossplan status vs nix-store --realise --dry-run, {sys.argv[2]} derivations; medians of {sys.argv[3]} crossplan / {sys.argv[4]} Nix runs\n")
-print(f"{'latency':>8} {'nix':>9} {'cold':>9} {'warm':>9} {'cold/nix':>9} {'goal':>7} {'warm<0.5s':>9} {'RSS MiB':>8} {'<200':>5}  agree")
+# Goals (issue 12): cold at 20 ms <= 0.05 x Nix 2.34; cold at 0 ms <= 0.30 x
+# Nix 2.8; warm <= 0.35 s with RSS <= 150 MiB.
+rows = [l.split(" ", 6) for l in open(sys.argv[1]) if l.strip()]
+print(f"\ncrossplan status vs nix-store --realise --dry-run, {sys.argv[2]} derivations; medians of {sys.argv[3]} crossplan / {sys.argv[4]} Nix runs; {sys.argv[5]}\n")
+print(f"{'latency':>8} {'nix 2.8':>9} {'nix 2.34':>9} {'cold':>8} {'warm':>8} {'/2.8':>6} {'/2.34':>6} {'goal':>14} {'warm':>5} {'RSS MiB':>8}  agree")
 ok = True
-for lat, nix, cold, warm, rss, agree in rows:
+for lat, nix, nix234, cold, warm, rss, agree in rows:
     nix, cold, warm, rss = float(nix), float(cold), float(warm), int(rss) / 1024
-    goal = 1 / 10 if int(lat) >= 20 else 1 / 3
-    r = cold / nix
-    g1, g2, g3 = r <= goal, warm < 0.5, rss < 200
-    ok &= g1 and g2 and g3 and agree.startswith("yes")
-    print(f"{lat + ' ms':>8} {nix:>8.2f}s {cold:>8.3f}s {warm:>8.3f}s {r:>9.3f} {'≤1/' + str(round(1/goal)):>7} "
-          f"{('yes' if g2 else 'NO'):>9} {rss:>8.1f} {('yes' if g3 else 'NO'):>5}  {agree.strip()}"
-          + ("" if g1 else "   <- ratio goal missed"))
+    n234 = None if nix234 == "-" else float(nix234)
+    r28 = cold / nix
+    r234 = cold / n234 if n234 else None
+    if int(lat) >= 20:
+        goal, met = "<=0.05x2.34", (r234 is not None and r234 <= 0.05)
+    else:
+        goal, met = "<=0.30x2.8", r28 <= 0.30
+    warm_ok = warm <= 0.35 and rss <= 150
+    ok &= met and warm_ok and agree.startswith("yes") and "NO" not in agree
+    n234s = f"{n234:.2f}s" if n234 else "-"
+    r234s = f"{r234:.3f}" if r234 else "-"
+    print(f"{lat + ' ms':>8} {nix:>8.2f}s {n234s:>9} {cold:>7.3f}s {warm:>7.3f}s {r28:>6.3f} {r234s:>6} "
+          f"{goal + (' ok' if met else ' NO'):>14} {('ok' if warm_ok else 'NO'):>5} {rss:>8.1f}  {agree.strip()}")
 print("\nall goals met" if ok else "\nSOME GOALS MISSED")
 PY
 echo "(work dir: $WORK)" >&2
