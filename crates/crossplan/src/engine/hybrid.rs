@@ -7,6 +7,9 @@
 //! - [`cross_work`]: the walk's answer for a swapped attribute's cross
 //!   counterpart ([`crossplan_missing::query_missing`]) as a [`CrossWork`].
 //!
+//! - [`differences`]: the verification — what the walk of the instantiated
+//!   hybrid builds against the plan's prediction.
+//!
 //! The tests below check the whole chain against Nix: the plan's
 //! prediction for a swap set must be what Nix's dry run of the instantiated
 //! hybrid builds.
@@ -14,6 +17,8 @@
 // The `hybrid` command is not wired yet (issue 11): until it is, only the
 // tests call this.
 #![cfg_attr(not(test), allow(dead_code))]
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use crossplan_missing::{ClosureStatus, Missing};
 use crossplan_plan::BuildNode;
@@ -91,6 +96,48 @@ pub fn cross_work(m: &Missing, top: &str) -> CrossWork {
             .collect(),
         unknown: m.unknown.iter().cloned().collect(),
     }
+}
+
+/// How the builds of the instantiated hybrid (`built`, the walk's answer
+/// for it) differ from the prediction: native builds by name and count
+/// (their `.drv` paths change with the swap), cross builds by exact path.
+/// Empty when they agree. A build that is not a predicted cross build counts
+/// as native, so an unexpected cross build shows up as an unpredicted name.
+pub fn differences(
+    predicted_native: &BTreeMap<String, usize>,
+    predicted_cross: &BTreeSet<String>,
+    built: &Missing,
+) -> Vec<String> {
+    let mut native: BTreeMap<&str, usize> = BTreeMap::new();
+    for (drv, info) in &built.build {
+        if !predicted_cross.contains(drv) {
+            *native.entry(info.name.as_str()).or_insert(0) += 1;
+        }
+    }
+    let mut out = Vec::new();
+    let names: BTreeSet<&str> = native
+        .keys()
+        .copied()
+        .chain(predicted_native.keys().map(String::as_str))
+        .collect();
+    for name in names {
+        let want = predicted_native.get(name).copied().unwrap_or(0);
+        let got = native.get(name).copied().unwrap_or(0);
+        if want != got {
+            out.push(format!(
+                "{name}: predicted {want} build{}, the hybrid builds {got}",
+                if want == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    for drv in predicted_cross {
+        if !built.build.contains_key(drv) {
+            out.push(format!(
+                "{drv}: predicted as a cross build, but the hybrid does not build it"
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -251,6 +298,53 @@ mod tests {
         );
         assert_eq!(w.unknown, [path('4', "nowhere")]);
     }
+
+    fn build(name: &str) -> BuildInfo {
+        BuildInfo {
+            name: name.into(),
+            system: "riscv64-linux".into(),
+            ..BuildInfo::default()
+        }
+    }
+
+    #[test]
+    fn differences_count_native_names_and_check_cross_paths() {
+        let kernel = path('1', "linux-riscv64-unknown-linux-gnu-6.12.4.drv");
+        let mut m = Missing::default();
+        m.build.insert(
+            kernel.clone(),
+            build("linux-riscv64-unknown-linux-gnu-6.12.4"),
+        );
+        m.build.insert(path('2', "app-1.0.drv"), build("app-1.0"));
+        m.build.insert(path('3', "app-1.0.drv"), build("app-1.0"));
+        m.build.insert(path('4', "initrd.drv"), build("initrd"));
+        let native: BTreeMap<String, usize> =
+            [("app-1.0".to_string(), 2), ("initrd".to_string(), 1)].into();
+        let cross: BTreeSet<String> = [kernel.clone()].into();
+        assert!(differences(&native, &cross, &m).is_empty());
+
+        // one app fewer predicted, a module predicted that is not built, and
+        // another cross kernel predicted than the one built
+        let native: BTreeMap<String, usize> = [
+            ("app-1.0".to_string(), 1),
+            ("initrd".to_string(), 1),
+            ("kernel-modules".to_string(), 1),
+        ]
+        .into();
+        let other = path('5', "linux-riscv64-unknown-linux-gnu-6.12.4.drv");
+        let cross: BTreeSet<String> = [other.clone()].into();
+        let d = differences(&native, &cross, &m);
+        assert_eq!(
+            d,
+            [
+                "app-1.0: predicted 1 build, the hybrid builds 2".to_string(),
+                "kernel-modules: predicted 1 build, the hybrid builds 0".to_string(),
+                "linux-riscv64-unknown-linux-gnu-6.12.4: predicted 0 builds, the hybrid builds 1"
+                    .to_string(),
+                format!("{other}: predicted as a cross build, but the hybrid does not build it"),
+            ]
+        );
+    }
 }
 
 /// The chain against Nix on the hybrid fixture (real `nix-instantiate` and
@@ -275,6 +369,8 @@ mod oracle {
 
     struct Ctx {
         fx: HybridFixture,
+        store: LocalStore,
+        subs: Substituters,
         _dir: tempfile::TempDir,
         graph: NativeGraph,
         /// kernel (named), app1 (suggested), libfoo (named).
@@ -304,6 +400,16 @@ mod oracle {
         .await
         .expect("open caches");
         let lookups = CacheLookups(&subs);
+        let m = walk_with(
+            &store,
+            &lookups,
+            &fx.package(Set::Cross, "crossGcc").expect("gcc").drv,
+        )
+        .await;
+        assert!(
+            m.build.is_empty() && m.fetch.len() == 1,
+            "the cross compiler is cached: {m:?}"
+        );
         let base = fx.instantiate_base().expect("instantiate base");
         let top = fx.package(Set::Native, "toplevel").expect("toplevel");
         assert_eq!(base, top.drv, "base is the native toplevel");
@@ -323,19 +429,7 @@ mod oracle {
         for (attr, named) in [("kernel", true), ("app1", false), ("libfoo", true)] {
             let cross = &fx.package(Set::Cross, attr).expect("cross").drv;
             let native = &fx.package(Set::Native, attr).expect("native").drv;
-            let request = Request::Built {
-                drv: store.parse_path(cross).expect("cross drv"),
-                outputs: Outputs::All,
-            };
-            let m = query_missing(
-                &store,
-                &[request],
-                &lookups,
-                &Options::default(),
-                &Progress::default(),
-            )
-            .await
-            .expect("cross walk");
+            let m = walk_with(&store, &lookups, cross).await;
             candidates.push(Candidate {
                 attr: attr.into(),
                 native: graph
@@ -349,10 +443,29 @@ mod oracle {
         }
         Ctx {
             fx,
+            store,
+            subs,
             _dir: dir,
             graph,
             candidates,
         }
+    }
+
+    /// crossplan's walk of one `.drv` (all outputs).
+    async fn walk_with(store: &LocalStore, lookups: &CacheLookups<'_>, drv: &str) -> Missing {
+        let request = Request::Built {
+            drv: store.parse_path(drv).expect("drv path"),
+            outputs: Outputs::All,
+        };
+        query_missing(
+            store,
+            &[request],
+            lookups,
+            &Options::default(),
+            &Progress::default(),
+        )
+        .await
+        .expect("walk")
     }
 
     fn host(extra: &[&str], machines: Vec<Machine>) -> HostView {
@@ -387,7 +500,7 @@ mod oracle {
     /// Nix's dry run of `drv` against the prediction: native builds by name
     /// and count, cross builds by exact path, and the fetches (count and
     /// download size). Returns a one-line summary of the agreement.
-    fn check_against_nix(
+    async fn check_against_nix(
         ctx: &Ctx,
         drv: &str,
         native: &BTreeMap<String, usize>,
@@ -417,6 +530,19 @@ mod oracle {
             nix::size_matches(download_bytes, &dry.download),
             "{drv}: download {download_bytes} B vs Nix's {}",
             dry.download
+        );
+        // crossplan's own verification: its walk of the hybrid
+        let ours = walk_with(&ctx.store, &CacheLookups(&ctx.subs), drv).await;
+        let d = differences(native, cross, &ours);
+        assert!(
+            d.is_empty(),
+            "{drv}: the verification fails:\n{}",
+            d.join("\n")
+        );
+        assert_eq!(
+            ours.build.keys().cloned().collect::<BTreeSet<_>>(),
+            dry.build,
+            "{drv}: crossplan's walk of the hybrid and Nix's dry run"
         );
         format!(
             "{} builds ({} native, {} cross) and {} fetches ({}) agree with Nix",
@@ -476,7 +602,8 @@ mod oracle {
             &p.predicted_cross,
             p.hybrid.fetches,
             p.hybrid.download_bytes,
-        );
+        )
+        .await;
         // The native builds are the re-hashed dependents, not the base's.
         let dry = nix::dry_run(std::slice::from_ref(&drv), &ctx.fx.dry_run_opts()).expect("dry");
         let modules = &ctx.fx.package(Set::Native, "kernelModules").expect("m").drv;
@@ -520,7 +647,8 @@ mod oracle {
             &p.predicted_cross,
             p.hybrid.fetches,
             p.hybrid.download_bytes,
-        );
+        )
+        .await;
         eprintln!("base (remote builder): {agree}");
 
         // No binfmt, no builder: the kernel's dependents are riscv64 builds
@@ -586,7 +714,8 @@ mod oracle {
             &sim.cross_builds,
             sim.work.fetch_count,
             sim.work.download_bytes,
-        );
+        )
+        .await;
         eprintln!("hybrid [ libfoo ]: {agree}");
 
         // Both swapped: the cross compiler is fetched once.
@@ -613,7 +742,8 @@ mod oracle {
             &sim.cross_builds,
             sim.work.fetch_count,
             sim.work.download_bytes,
-        );
+        )
+        .await;
         eprintln!("hybrid [ kernel libfoo ]: {agree}");
     }
 }
