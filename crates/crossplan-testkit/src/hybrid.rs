@@ -3,19 +3,22 @@
 //!
 //! - a **native** set of `riscv64-linux` (never built here), written as an
 //!   extensible fixpoint `self: { stdenv, glibc, kernel, kernelModules
-//!   (kernel), initrd (kernelModules), libfoo, app1…appN (the even ones use
-//!   libfoo), toplevel (kernel, initrd, apps) }` with an `extend` that takes
+//!   (kernel), initrd (kernelModules), libfoo, app1…appN (heavy programs
+//!   such as rustc and llvm; the even ones use libfoo), toplevel (kernel,
+//!   initrd, apps) }` with an `extend` that takes
 //!   a nixpkgs overlay (`final: prev: …`), so overriding one attribute
 //!   re-hashes its dependents exactly as an overlay does in nixpkgs;
-//! - a **cross** set of `x86_64-linux` where every package depends on a
-//!   cross compiler (`crossGcc`);
-//! - `base = native.toplevel` and `hybrid = swaps: (native.extend
+//! - a **cross** set of `x86_64-linux`: a cross compiler (`crossGcc`) and
+//!   a counterpart of every native package but `stdenv`, each built with it;
+//! - `base = native.toplevel`, `allCross = cross.toplevel` and `hybrid =
+//!   swaps: (native.extend
 //!   (swapOverlay { inherit cross swaps; })).toplevel`, with a copy of the
 //!   repository's `nix/lib/swap-overlay.nix` beside the expression.
 //!
 //! Two caches of different priority, each signed with its own key, hold
 //! every native output except the kernel, its modules, the initrd and the
-//! toplevel, and hold the cross compiler (not the cross packages). The
+//! toplevel, and hold the cross compiler and the cross glibc (no other cross
+//! package). The
 //! records are generated (the outputs never exist); `glibc` is in both
 //! caches with different sizes.
 
@@ -114,6 +117,38 @@ fn pkg(set: Set, attr: &str, name: &str, inputs: &[&str], cached: bool) -> Packa
     }
 }
 
+/// The cross set's host platform, as nixpkgs adds it to names.
+pub const CROSS_HOST: &str = "riscv64-unknown-linux-gnu";
+
+/// A cross-built package's name, as nixpkgs forms it: the host platform
+/// between the package name and its version (`linux-6.12.4` →
+/// `linux-riscv64-unknown-linux-gnu-6.12.4`), or appended.
+pub fn cross_name(name: &str) -> String {
+    let b = name.as_bytes();
+    match (1..b.len()).find(|&i| b[i - 1] == b'-' && b[i].is_ascii_digit()) {
+        Some(i) => format!("{}-{CROSS_HOST}-{}", &name[..i - 1], &name[i..]),
+        None => format!("{name}-{CROSS_HOST}"),
+    }
+}
+
+/// Package names (with versions) of the apps: heavy programs, as a real
+/// userland has, whose native builds a cache holds; beyond these, `appN-1.0`.
+pub const APP_NAMES: [&str; 6] = [
+    "rustc-1.86.0",
+    "llvm-19.1.7",
+    "clang-19.1.7",
+    "python3-3.13.3",
+    "perl-5.40.0",
+    "openssl-3.4.1",
+];
+
+/// The name of app `i` (1-based).
+pub fn app_name(i: usize) -> String {
+    APP_NAMES
+        .get(i.wrapping_sub(1))
+        .map_or_else(|| format!("app{i}-1.0"), |n| n.to_string())
+}
+
 /// Whether app `i` (1-based) uses libfoo.
 pub fn uses_libfoo(i: usize) -> bool {
     i.is_multiple_of(2)
@@ -147,13 +182,7 @@ fn packages(apps: usize) -> Vec<Package> {
         if uses_libfoo(i) {
             inputs.push("libfoo");
         }
-        v.push(pkg(
-            Native,
-            &format!("app{i}"),
-            &format!("app{i}-1.0"),
-            &inputs,
-            true,
-        ));
+        v.push(pkg(Native, &format!("app{i}"), &app_name(i), &inputs, true));
     }
     let mut top_inputs: Vec<String> = vec!["kernel".into(), "initrd".into()];
     top_inputs.extend((1..=apps).map(|i| format!("app{i}")));
@@ -168,41 +197,35 @@ fn packages(apps: usize) -> Vec<Package> {
     top.prefer_local_build = true;
     v.push(top);
 
-    let host = "riscv64-unknown-linux-gnu";
-    v.push(pkg(
+    // The cross set: the cross compiler (cached, with its C library), and a
+    // counterpart of every other native package built with it (`stdenv` is
+    // the compiler there), none of them cached.
+    let mut cross = vec![pkg(
         Cross,
         "crossGcc",
-        &format!("{host}-gcc-14.2.0"),
+        &format!("{CROSS_HOST}-gcc-14.2.0"),
         &[],
         true,
-    ));
-    v.push(pkg(
-        Cross,
-        "kernel",
-        &format!("linux-{host}-6.12.4"),
-        &["crossGcc"],
-        false,
-    ));
-    v.push(pkg(
-        Cross,
-        "libfoo",
-        &format!("libfoo-{host}-1.0"),
-        &["crossGcc"],
-        false,
-    ));
-    for i in 1..=apps {
-        let mut inputs = vec!["crossGcc"];
-        if uses_libfoo(i) {
-            inputs.push("libfoo");
-        }
-        v.push(pkg(
+    )];
+    for n in v.iter().filter(|p| p.attr != "stdenv") {
+        let mut inputs: Vec<&str> = vec!["crossGcc"];
+        inputs.extend(
+            n.inputs
+                .iter()
+                .map(String::as_str)
+                .filter(|i| *i != "stdenv"),
+        );
+        let mut c = pkg(
             Cross,
-            &format!("app{i}"),
-            &format!("app{i}-{host}-1.0"),
+            &n.attr,
+            &cross_name(&n.name),
             &inputs,
-            false,
-        ));
+            n.attr == "glibc",
+        );
+        c.prefer_local_build = n.prefer_local_build;
+        cross.push(c);
     }
+    v.extend(cross);
     v
 }
 
@@ -261,7 +284,9 @@ fn expression(spec: &HybridSpec, pkgs: &[Package]) -> String {
             Set::Cross => s.push_str("      };\n    in\n    self;\n"),
         }
     }
-    s.push_str("in\n{\n  inherit native cross;\n  base = native.toplevel;\n");
+    s.push_str(
+        "in\n{\n  inherit native cross;\n  base = native.toplevel;\n  allCross = cross.toplevel;\n",
+    );
     s.push_str(
         "  hybrid = swaps: (native.extend (swapOverlay { inherit cross swaps; })).toplevel;\n",
     );
@@ -460,6 +485,11 @@ impl HybridFixture {
         self.instantiate_expr("f.base")
     }
 
+    /// The all-cross variant: the cross set's toplevel.
+    pub fn instantiate_all_cross(&self) -> io::Result<String> {
+        self.instantiate_expr("f.allCross")
+    }
+
     /// The hybrid toplevel with `swaps` (attribute paths of the native set)
     /// replaced by the cross set's.
     pub fn instantiate_hybrid(&self, swaps: &[&str]) -> io::Result<String> {
@@ -477,11 +507,15 @@ mod tests {
         let pkgs = packages(4);
         let e = expression(&HybridSpec::new(4, "s"), &pkgs);
         assert!(e.contains("kernelModules = mk \"riscv64-linux\" \"kernel-modules-6.12.4\" [ self.stdenv self.kernel ] { };"), "{e}");
-        assert!(e.contains("app2 = mk \"riscv64-linux\" \"app2-1.0\" [ self.stdenv self.glibc self.libfoo ] { };"), "{e}");
+        assert!(e.contains("app2 = mk \"riscv64-linux\" \"llvm-19.1.7\" [ self.stdenv self.glibc self.libfoo ] { };"), "{e}");
+        assert!(e.contains("app2 = mk \"x86_64-linux\" \"llvm-riscv64-unknown-linux-gnu-19.1.7\" [ self.crossGcc self.glibc self.libfoo ] { };"), "{e}");
         assert!(
-            e.contains("app1 = mk \"riscv64-linux\" \"app1-1.0\" [ self.stdenv self.glibc ] { };"),
+            e.contains(
+                "app1 = mk \"riscv64-linux\" \"rustc-1.86.0\" [ self.stdenv self.glibc ] { };"
+            ),
             "{e}"
         );
+        assert!(e.contains("toplevel = mk \"x86_64-linux\" \"nixos-system-board-riscv64-unknown-linux-gnu-26.05\" [ self.crossGcc self.kernel self.initrd self.app1 self.app2 self.app3 self.app4 ] { preferLocalBuild = true; };"), "{e}");
         assert!(e.contains("kernel = mk \"x86_64-linux\" \"linux-riscv64-unknown-linux-gnu-6.12.4\" [ self.crossGcc ] { };"), "{e}");
         assert!(e.contains("(native.extend (swapOverlay { inherit cross swaps; })).toplevel"));
         assert_eq!(
@@ -491,6 +525,30 @@ mod tests {
             4,
             "kernel, modules, initrd, toplevel are not cached"
         );
+        let cached: Vec<&str> = pkgs
+            .iter()
+            .filter(|p| p.cached && p.set == Set::Cross)
+            .map(|p| p.attr.as_str())
+            .collect();
+        assert_eq!(cached, ["crossGcc", "glibc"]);
+    }
+
+    #[test]
+    fn cross_names_put_the_host_before_the_version() {
+        assert_eq!(
+            cross_name("linux-6.12.4"),
+            "linux-riscv64-unknown-linux-gnu-6.12.4"
+        );
+        assert_eq!(
+            cross_name("kernel-modules-6.12.4"),
+            "kernel-modules-riscv64-unknown-linux-gnu-6.12.4"
+        );
+        assert_eq!(
+            cross_name("stdenv-linux"),
+            "stdenv-linux-riscv64-unknown-linux-gnu"
+        );
+        assert_eq!(app_name(2), "llvm-19.1.7");
+        assert_eq!(app_name(9), "app9-1.0");
     }
 
     #[test]

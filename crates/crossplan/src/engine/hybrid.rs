@@ -357,13 +357,14 @@ mod oracle {
     use crossplan_missing::cache::CacheLookups;
     use crossplan_missing::{Options, Progress, closure_status, query_missing};
     use crossplan_plan::hybrid::{Candidate, HybridPlan, NativeCost, plan, simulate};
-    use crossplan_plan::{CostModel, HistoryTable, HostView, Machine};
+    use crossplan_plan::{CostModel, HistoryTable, HostView, Machine, VariantEstimate, estimate};
     use crossplan_store::request::{Outputs, Request};
     use crossplan_testkit::fixture::fresh_salt;
     use crossplan_testkit::hybrid::{CROSS_SYSTEM, HybridFixture, HybridSpec, NATIVE_SYSTEM, Set};
     use crossplan_testkit::nix::{self, DryRun};
 
     use super::*;
+    use crate::engine::plan::work_from_missing;
 
     const APPS: usize = 6;
 
@@ -479,15 +480,29 @@ mod oracle {
         }
     }
 
-    fn decide(ctx: &Ctx, cands: &[Candidate], h: &HostView) -> HybridPlan {
+    fn decide(
+        ctx: &Ctx,
+        cands: &[Candidate],
+        all_cross: Option<VariantEstimate>,
+        h: &HostView,
+    ) -> HybridPlan {
         plan(
             &ctx.graph,
             cands,
-            None,
+            all_cross,
             h,
-            &CostModel::default(),
+            &model(),
             &HistoryTable::default(),
         )
+    }
+
+    /// The default model, with a config prior for the initrd: by the
+    /// priors' suffix rule `initrd-linux` would weigh what `linux` (the
+    /// kernel) does, 2700 s, while a real initrd is packed in seconds.
+    fn model() -> CostModel {
+        let mut m = CostModel::default();
+        m.priors.insert("initrd-linux".into(), 30.0);
+        m
     }
 
     /// `name` of a `.drv` path (`/nix/store/<hash>-<name>.drv`).
@@ -567,14 +582,38 @@ mod oracle {
         let ctx = prepare("hybrid-kernel").await;
         // kernel (named) and app1 (suggested); libfoo is the next test's
         let cands = &ctx.candidates[..2];
-        let p = decide(&ctx, cands, &host(&[NATIVE_SYSTEM], vec![]));
+        let h = host(&[NATIVE_SYSTEM], vec![]);
+        // all cross: the cross set's toplevel, walked by crossplan (and
+        // checked against Nix's dry run)
+        let all_cross_drv = ctx.fx.instantiate_all_cross().expect("all cross");
+        let m = walk_with(&ctx.store, &CacheLookups(&ctx.subs), &all_cross_drv).await;
+        let dry = nix::dry_run(std::slice::from_ref(&all_cross_drv), &ctx.fx.dry_run_opts())
+            .expect("dry run");
+        assert_eq!(m.build.keys().cloned().collect::<BTreeSet<_>>(), dry.build);
+        let all_cross = estimate(
+            "cross",
+            &work_from_missing(&m),
+            &h,
+            &model(),
+            &HistoryTable::default(),
+        );
+        let p = decide(&ctx, cands, Some(all_cross), &h);
         assert_eq!(p.swaps, ["kernel"], "{:#?}", p.rows);
-        assert!(p.hybrid.possible && p.all_emulated.possible);
+        let all_cross = p.all_cross.as_ref().expect("all cross");
+        assert!(p.hybrid.possible && p.all_emulated.possible && all_cross.possible);
         assert!(
-            p.hybrid.total_seconds < p.all_emulated.total_seconds,
-            "hybrid {} s vs all emulated {} s",
+            p.hybrid.total_seconds < p.all_emulated.total_seconds.min(all_cross.total_seconds),
+            "hybrid {} s vs all emulated {} s and all cross {} s",
             p.hybrid.total_seconds,
-            p.all_emulated.total_seconds
+            p.all_emulated.total_seconds,
+            all_cross.total_seconds
+        );
+        eprintln!(
+            "estimates: hybrid {:.0} s, all emulated {:.0} s, all cross {:.0} s ({} cross builds)",
+            p.hybrid.total_seconds,
+            p.all_emulated.total_seconds,
+            all_cross.total_seconds,
+            m.build.len()
         );
         assert!(matches!(p.rows[0].native, NativeCost::Emulated { .. }));
         assert!(!p.rows[1].swap, "{:?}", p.rows[1]);
@@ -623,7 +662,7 @@ mod oracle {
             supported_features: vec![],
             mandatory_features: vec![],
         };
-        let p = decide(&ctx, cands, &host(&[], vec![rv]));
+        let p = decide(&ctx, cands, None, &host(&[], vec![rv]));
         assert!(p.swaps.is_empty(), "{:#?}", p.rows);
         assert!(
             matches!(p.rows[0].native, NativeCost::Remote { .. }),
@@ -653,7 +692,7 @@ mod oracle {
 
         // No binfmt, no builder: the kernel's dependents are riscv64 builds
         // too, so no swap set makes it possible; the plan names them.
-        let p = decide(&ctx, cands, &host(&[], vec![]));
+        let p = decide(&ctx, cands, None, &host(&[], vec![]));
         assert!(!p.all_emulated.possible && !p.hybrid.possible);
         let text = p.unbuildable.join("\n");
         let modules = &ctx.fx.package(Set::Native, "kernelModules").expect("m").drv;
@@ -667,7 +706,7 @@ mod oracle {
         let ctx = prepare("hybrid-libfoo").await;
         let users = ctx.fx.libfoo_users();
         assert!(users.len() >= 2);
-        let p = decide(&ctx, &ctx.candidates, &host(&[NATIVE_SYSTEM], vec![]));
+        let p = decide(&ctx, &ctx.candidates, None, &host(&[NATIVE_SYSTEM], vec![]));
         let row = p
             .rows
             .iter()
@@ -678,6 +717,10 @@ mod oracle {
             row.dependents_rebuilt,
             users.len() + 1,
             "its users and the toplevel: {row:?}"
+        );
+        assert!(
+            row.delta_seconds.is_some_and(|d| d > 0.0),
+            "its users rebuilt under QEMU cost more than it saves: {row:?}"
         );
         let warn = p.warnings.join("\n");
         assert!(
@@ -699,7 +742,8 @@ mod oracle {
             let name = &ctx.fx.package(Set::Native, u).expect("user").name;
             assert!(native.contains_key(name), "{u} is rebuilt: {native:?}");
         }
-        assert!(!native.contains_key("app1-1.0"), "app1 does not use libfoo");
+        let app1 = &ctx.fx.package(Set::Native, "app1").expect("app1").name;
+        assert!(!native.contains_key(app1), "app1 does not use libfoo");
         assert!(
             native.contains_key("linux-6.12.4"),
             "the kernel still builds"
