@@ -77,6 +77,10 @@ pub struct HybridSpec {
     pub salt: String,
     /// Seed for keys and record sizes.
     pub seed: u64,
+    /// The kernel and its modules live in an extensible `linuxPackages`
+    /// scope (swapped as `linuxPackages.kernel`, through the scope's
+    /// `extend`), not at the top level.
+    pub nested_kernel: bool,
 }
 
 impl HybridSpec {
@@ -85,6 +89,7 @@ impl HybridSpec {
             apps: apps.max(2),
             salt: salt.into(),
             seed: 11,
+            nested_kernel: false,
         }
     }
 }
@@ -114,6 +119,16 @@ fn pkg(set: Set, attr: &str, name: &str, inputs: &[&str], cached: bool) -> Packa
         prefer_local_build: false,
         drv: String::new(),
         out: String::new(),
+    }
+}
+
+/// The attribute paths of the kernel and its modules: top-level, or inside
+/// a `linuxPackages` scope of their own (as in nixpkgs).
+pub fn kernel_attrs(nested: bool) -> (&'static str, &'static str) {
+    if nested {
+        ("linuxPackages.kernel", "linuxPackages.kernelModules")
+    } else {
+        ("kernel", "kernelModules")
     }
 }
 
@@ -155,24 +170,25 @@ pub fn uses_libfoo(i: usize) -> bool {
 }
 
 /// The packages of both sets, in a fixed order (inputs first).
-fn packages(apps: usize) -> Vec<Package> {
+fn packages(apps: usize, nested: bool) -> Vec<Package> {
     use Set::{Cross, Native};
+    let (kernel, modules) = kernel_attrs(nested);
     let mut v = vec![
         pkg(Native, "stdenv", "stdenv-linux", &[], true),
         pkg(Native, "glibc", "glibc-2.40", &["stdenv"], true),
-        pkg(Native, "kernel", "linux-6.12.4", &["stdenv"], false),
+        pkg(Native, kernel, "linux-6.12.4", &["stdenv"], false),
         pkg(
             Native,
-            "kernelModules",
+            modules,
             "kernel-modules-6.12.4",
-            &["stdenv", "kernel"],
+            &["stdenv", kernel],
             false,
         ),
         pkg(
             Native,
             "initrd",
             "initrd-linux-6.12.4",
-            &["stdenv", "kernelModules"],
+            &["stdenv", modules],
             false,
         ),
         pkg(Native, "libfoo", "libfoo-1.0", &["stdenv", "glibc"], true),
@@ -184,7 +200,7 @@ fn packages(apps: usize) -> Vec<Package> {
         }
         v.push(pkg(Native, &format!("app{i}"), &app_name(i), &inputs, true));
     }
-    let mut top_inputs: Vec<String> = vec!["kernel".into(), "initrd".into()];
+    let mut top_inputs: Vec<String> = vec![kernel.into(), "initrd".into()];
     top_inputs.extend((1..=apps).map(|i| format!("app{i}")));
     let top_refs: Vec<&str> = top_inputs.iter().map(String::as_str).collect();
     let mut top = pkg(
@@ -237,6 +253,31 @@ fn set_var(set: Set) -> &'static str {
     }
 }
 
+/// `mk SYSTEM NAME [ INPUTS ] ATTRS` for one package; inputs in `scope`
+/// are taken from that scope's fixpoint (`scope.kernel`), the rest from
+/// the set's (`self.glibc`).
+fn mk_call(p: &Package, system: &str, scope: Option<&str>) -> String {
+    let inputs: Vec<String> = p
+        .inputs
+        .iter()
+        .map(|i| match (scope, i.split_once('.')) {
+            (Some(sc), Some((isc, leaf))) if sc == isc => format!("scope.{leaf}"),
+            _ => format!("self.{i}"),
+        })
+        .collect();
+    let attrs = if p.prefer_local_build {
+        "{ preferLocalBuild = true; }"
+    } else {
+        "{ }"
+    };
+    format!(
+        "mk {} {} [ {} ] {attrs}",
+        nix_string(system),
+        nix_string(&p.name),
+        inputs.join(" ")
+    )
+}
+
 /// The expression: `native`, `cross`, `base`, `hybrid`, `info`.
 fn expression(spec: &HybridSpec, pkgs: &[Package]) -> String {
     let mut s = String::new();
@@ -264,20 +305,36 @@ fn expression(spec: &HybridSpec, pkgs: &[Package]) -> String {
             Set::Native => s.push_str(&format!("  {var} = makeExtensible (\n    self: {{\n")),
             Set::Cross => s.push_str(&format!("  {var} =\n    let\n      self = {{\n")),
         }
-        for p in pkgs.iter().filter(|p| p.set == set) {
-            let inputs: Vec<String> = p.inputs.iter().map(|i| format!("self.{i}")).collect();
-            let attrs = if p.prefer_local_build {
-                "{ preferLocalBuild = true; }"
-            } else {
-                "{ }"
-            };
-            s.push_str(&format!(
-                "      {} = mk {} {} [ {} ] {attrs};\n",
-                p.attr,
-                nix_string(system),
-                nix_string(&p.name),
-                inputs.join(" ")
-            ));
+        let members: Vec<&Package> = pkgs.iter().filter(|p| p.set == set).collect();
+        let mut scopes_done: Vec<&str> = Vec::new();
+        for p in &members {
+            match p.attr.split_once('.') {
+                None => s.push_str(&format!(
+                    "      {} = {};\n",
+                    p.attr,
+                    mk_call(p, system, None)
+                )),
+                Some((scope, _)) if scopes_done.contains(&scope) => {}
+                Some((scope, _)) => {
+                    // A scope of its own (`linuxPackages`): an extensible
+                    // fixpoint whose members use each other through it.
+                    scopes_done.push(scope);
+                    s.push_str(&format!(
+                        "      {scope} = makeExtensible (\n        scope: {{\n"
+                    ));
+                    for m in &members {
+                        if let Some((sc, leaf)) = m.attr.split_once('.')
+                            && sc == scope
+                        {
+                            s.push_str(&format!(
+                                "          {leaf} = {};\n",
+                                mk_call(m, system, Some(scope))
+                            ));
+                        }
+                    }
+                    s.push_str("        }\n      );\n");
+                }
+            }
         }
         match set {
             Set::Native => s.push_str("    }\n  );\n"),
@@ -336,7 +393,7 @@ impl HybridFixture {
         let xdg = dir.join("xdg");
         std::fs::create_dir_all(&xdg)?;
         std::fs::copy(swap_overlay_source()?, dir.join("swap-overlay.nix"))?;
-        let mut pkgs = packages(spec.apps);
+        let mut pkgs = packages(spec.apps, spec.nested_kernel);
         let expr = dir.join("hybrid.nix");
         std::fs::write(&expr, expression(&spec, &pkgs))?;
         let info: Vec<NodeInfo> = nix::instantiate_info(&expr, &xdg)?;
@@ -418,6 +475,11 @@ impl HybridFixture {
             .iter()
             .find(|p| p.set == set && p.attr == attr)
             .ok_or_else(|| io::Error::other(format!("the fixture has no {set:?} package {attr}")))
+    }
+
+    /// The attribute paths of the kernel and of its modules.
+    pub fn kernel_attrs(&self) -> (&'static str, &'static str) {
+        kernel_attrs(self.spec.nested_kernel)
     }
 
     /// Attributes of the native apps that use libfoo.
@@ -504,7 +566,7 @@ mod tests {
 
     #[test]
     fn the_expression_lists_both_sets_and_the_overlay() {
-        let pkgs = packages(4);
+        let pkgs = packages(4, false);
         let e = expression(&HybridSpec::new(4, "s"), &pkgs);
         assert!(e.contains("kernelModules = mk \"riscv64-linux\" \"kernel-modules-6.12.4\" [ self.stdenv self.kernel ] { };"), "{e}");
         assert!(e.contains("app2 = mk \"riscv64-linux\" \"llvm-19.1.7\" [ self.stdenv self.glibc self.libfoo ] { };"), "{e}");
@@ -531,6 +593,23 @@ mod tests {
             .map(|p| p.attr.as_str())
             .collect();
         assert_eq!(cached, ["crossGcc", "glibc"]);
+    }
+
+    #[test]
+    fn a_nested_kernel_lives_in_an_extensible_scope() {
+        let pkgs = packages(2, true);
+        let e = expression(&HybridSpec::new(2, "s"), &pkgs);
+        assert!(
+            e.contains("linuxPackages = makeExtensible (\n        scope: {\n          kernel = mk \"riscv64-linux\" \"linux-6.12.4\" [ self.stdenv ] { };\n          kernelModules = mk \"riscv64-linux\" \"kernel-modules-6.12.4\" [ self.stdenv scope.kernel ] { };\n"),
+            "{e}"
+        );
+        assert!(e.contains("initrd = mk \"riscv64-linux\" \"initrd-linux-6.12.4\" [ self.stdenv self.linuxPackages.kernelModules ] { };"), "{e}");
+        assert!(e.contains("kernelModules = mk \"x86_64-linux\" \"kernel-modules-riscv64-unknown-linux-gnu-6.12.4\" [ self.crossGcc scope.kernel ] { };"), "{e}");
+        assert_eq!(
+            e.matches("linuxPackages = makeExtensible").count(),
+            2,
+            "{e}"
+        );
     }
 
     #[test]

@@ -378,14 +378,15 @@ mod oracle {
         candidates: Vec<Candidate>,
     }
 
-    async fn prepare(tag: &str) -> Ctx {
+    async fn prepare(tag: &str, nested_kernel: bool) -> Ctx {
         assert!(
             nix::available(),
             "this test needs Nix (nix-store on PATH): run scripts/setup-nix.sh"
         );
         let dir = tempfile::tempdir().expect("tempdir");
-        let fx = HybridFixture::build(HybridSpec::new(APPS, fresh_salt(tag)), dir.path())
-            .expect("hybrid fixture");
+        let mut spec = HybridSpec::new(APPS, fresh_salt(tag));
+        spec.nested_kernel = nested_kernel;
+        let fx = HybridFixture::build(spec, dir.path()).expect("hybrid fixture");
         let store = LocalStore::new("/nix/store").expect("store");
         let config = ClientConfig {
             store_dir: store.dir().clone(),
@@ -427,7 +428,8 @@ mod oracle {
         assert_eq!(graph.nodes.len(), 7 + APPS, "every native derivation");
 
         let mut candidates = Vec::new();
-        for (attr, named) in [("kernel", true), ("app1", false), ("libfoo", true)] {
+        let (kernel, _) = fx.kernel_attrs();
+        for (attr, named) in [(kernel, true), ("app1", false), ("libfoo", true)] {
             let cross = &fx.package(Set::Cross, attr).expect("cross").drv;
             let native = &fx.package(Set::Native, attr).expect("native").drv;
             let m = walk_with(&store, &lookups, cross).await;
@@ -579,7 +581,20 @@ mod oracle {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn oracle_the_kernel_is_swapped_and_nix_builds_what_the_plan_predicts() {
-        let ctx = prepare("hybrid-kernel").await;
+        kernel_swapped(false).await;
+    }
+
+    /// The same with the kernel inside a `linuxPackages` scope, as in
+    /// nixpkgs: swapped as `linuxPackages.kernel` through the scope's
+    /// `extend`, which re-hashes the modules in the scope.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn oracle_a_kernel_inside_a_scope_is_swapped_through_its_extend() {
+        kernel_swapped(true).await;
+    }
+
+    async fn kernel_swapped(nested: bool) {
+        let ctx = prepare(&format!("hybrid-kernel-{nested}"), nested).await;
+        let (kernel_attr, modules_attr) = ctx.fx.kernel_attrs();
         // kernel (named) and app1 (suggested); libfoo is the next test's
         let cands = &ctx.candidates[..2];
         let h = host(&[NATIVE_SYSTEM], vec![]);
@@ -598,7 +613,7 @@ mod oracle {
             &HistoryTable::default(),
         );
         let p = decide(&ctx, cands, Some(all_cross), &h);
-        assert_eq!(p.swaps, ["kernel"], "{:#?}", p.rows);
+        assert_eq!(p.swaps, [kernel_attr], "{:#?}", p.rows);
         let all_cross = p.all_cross.as_ref().expect("all cross");
         assert!(p.hybrid.possible && p.all_emulated.possible && all_cross.possible);
         assert!(
@@ -624,7 +639,7 @@ mod oracle {
             "nixos-system-board-26.05",
         ]);
         assert_eq!(p.predicted_native, expected);
-        let cross_kernel = &ctx.fx.package(Set::Cross, "kernel").expect("kernel").drv;
+        let cross_kernel = &ctx.fx.package(Set::Cross, kernel_attr).expect("kernel").drv;
         assert_eq!(
             p.predicted_cross.iter().collect::<Vec<_>>(),
             [cross_kernel],
@@ -632,7 +647,7 @@ mod oracle {
         );
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 
-        let drv = ctx.fx.instantiate_hybrid(&["kernel"]).expect("hybrid");
+        let drv = ctx.fx.instantiate_hybrid(&[kernel_attr]).expect("hybrid");
         assert_ne!(drv, ctx.fx.instantiate_base().expect("base"));
         let agree = check_against_nix(
             &ctx,
@@ -645,14 +660,14 @@ mod oracle {
         .await;
         // The native builds are the re-hashed dependents, not the base's.
         let dry = nix::dry_run(std::slice::from_ref(&drv), &ctx.fx.dry_run_opts()).expect("dry");
-        let modules = &ctx.fx.package(Set::Native, "kernelModules").expect("m").drv;
+        let modules = &ctx.fx.package(Set::Native, modules_attr).expect("m").drv;
         assert!(!dry.build.contains(modules), "re-hashed: {modules}");
-        eprintln!("hybrid [ kernel ]: {agree}");
+        eprintln!("hybrid [ {kernel_attr} ]: {agree}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn oracle_a_remote_builder_keeps_the_kernel_native_and_nothing_else_is_impossible() {
-        let ctx = prepare("hybrid-remote").await;
+        let ctx = prepare("hybrid-remote", false).await;
         let cands = &ctx.candidates[..2];
         let rv = Machine {
             uri: "ssh://rv-builder".into(),
@@ -703,7 +718,7 @@ mod oracle {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn oracle_swapping_libfoo_rebuilds_its_users_as_nix_does() {
-        let ctx = prepare("hybrid-libfoo").await;
+        let ctx = prepare("hybrid-libfoo", false).await;
         let users = ctx.fx.libfoo_users();
         assert!(users.len() >= 2);
         let p = decide(&ctx, &ctx.candidates, None, &host(&[NATIVE_SYSTEM], vec![]));
