@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod fixture;
 pub mod graph;
+pub mod hybrid;
 pub mod nix;
 pub mod nix32;
 pub mod rng;

@@ -11,6 +11,7 @@
 pub mod build;
 pub mod cancel;
 pub mod error;
+pub mod hybrid;
 pub mod plan;
 pub mod progress;
 pub mod targets;
