@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::name::{parse_drv_name, strip_host_suffix};
 
+/// Priors that match a package name only exactly, never as a `-<key>`
+/// suffix: `linux` is the kernel, but `initrd-linux` and `stdenv-linux` are
+/// small derivations that merely end in the same word.
+pub const EXACT_ONLY_PRIORS: &[&str] = &["linux"];
+
 /// Build time priors in seconds, for a native build on one modern x86-64 box
 /// (8 cores), used until this host has built the package itself. Keys are
 /// package names without version; a derivation whose name *ends with*
@@ -187,7 +192,8 @@ impl CostModel {
         let best = config
             .chain(builtin)
             .filter(|(k, _)| {
-                pname.len() > k.len()
+                !EXACT_ONLY_PRIORS.contains(k)
+                    && pname.len() > k.len()
                     && pname.ends_with(k)
                     && pname.as_bytes()[pname.len() - k.len() - 1] == b'-'
             })

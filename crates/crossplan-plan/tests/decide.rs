@@ -399,6 +399,18 @@ fn priors_match_by_suffix_and_config_overrides() {
     );
     assert_eq!(model.prior("rustc-1.86.0").0, 3600.0);
     assert_eq!(model.prior("hello-2.12").0, 60.0);
+    // the kernel: exact name only; cross-built, its host suffix is ignored
+    assert_eq!(model.prior("linux-6.12.4").0, 2700.0);
+    assert_eq!(
+        model.prior("linux-riscv64-unknown-linux-gnu-6.12.4").0,
+        2700.0
+    );
+    assert_eq!(
+        model.prior("initrd-linux-6.12.4").0,
+        60.0,
+        "not the kernel's prior"
+    );
+    assert_eq!(model.prior("glibc-riscv64-unknown-linux-gnu-2.40").0, 600.0);
     model.priors.insert("hello".into(), 7.0);
     assert_eq!(
         model.prior("hello-2.12"),

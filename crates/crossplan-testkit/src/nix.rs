@@ -297,10 +297,10 @@ impl Answer {
 }
 
 impl DryRun {
-    /// `N build, N fetch, N unknown, X MiB`, as [`Answer::counts`].
+    /// `N build, N fetch, N unknown, X MiB` (the size as Nix printed it).
     pub fn counts(&self) -> String {
         format!(
-            "{} build, {} fetch, {} unknown, {} MiB",
+            "{} build, {} fetch, {} unknown, {}",
             self.build.len(),
             self.fetch.len(),
             self.unknown.len(),

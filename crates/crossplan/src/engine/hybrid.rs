@@ -498,13 +498,10 @@ mod oracle {
         )
     }
 
-    /// The default model, with a config prior for the initrd: by the
-    /// priors' suffix rule `initrd-linux` would weigh what `linux` (the
-    /// kernel) does, 2700 s, while a real initrd is packed in seconds.
+    /// The default model: `initrd-linux` does not take the kernel's prior
+    /// (`linux` matches only exactly), so no override is needed.
     fn model() -> CostModel {
-        let mut m = CostModel::default();
-        m.priors.insert("initrd-linux".into(), 30.0);
-        m
+        CostModel::default()
     }
 
     /// `name` of a `.drv` path (`/nix/store/<hash>-<name>.drv`).
