@@ -60,11 +60,11 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
   # Single-user Nix as this user: /nix and everything under it must be ours.
   if [ ! -d /nix ] || [ "$(stat -c %U /nix)" != "$(id -un)" ]; then
-    if ! "${SUDO[@]}" install -d -o "$(id -u)" -g "$(id -g)" /nix 2>/dev/null; then
-      echo "setup-nix: /nix must belong to $(id -un) for a single-user Nix: run 'sudo install -d -o $(id -un) /nix' and try again" >&2
+    if ! "${SUDO[@]}" install -d -o "$(id -u)" -g "$(id -g)" /nix 2>/dev/null ||
+      ! "${SUDO[@]}" chown -R "$(id -u):$(id -g)" /nix 2>/dev/null; then
+      echo "setup-nix: /nix must belong to $(id -un) for a single-user Nix: run 'sudo mkdir -p /nix && sudo chown -R $(id -un) /nix' and try again" >&2
       exit 1
     fi
-    "${SUDO[@]}" chown -R "$(id -u):$(id -g)" /nix
   fi
 fi
 
