@@ -1164,32 +1164,8 @@ let
       mentions = [ "services.cup.device" ];
     };
   };
-
-  results = builtins.mapAttrs (
-    name: t:
-    let
-      r = builtins.tryEval (builtins.deepSeq t.expr t.expr);
-    in
-    if !r.success then
-      {
-        inherit name;
-        inherit (t) expected;
-        result = "evaluation failed; see: nix-instantiate --eval --strict nix/tests/modules-eval.nix --arg lib 'import $NIXPKGS_LIB' -A tests.${name}.expr";
-      }
-    else if r.value == t.expected then
-      null
-    else
-      {
-        inherit name;
-        inherit (t) expected;
-        result = r.value;
-      }
-  ) tests;
 in
-{
+import ./summary.nix {
   inherit tests errors;
-  failures = builtins.filter (r: r != null) (builtins.attrValues results);
-  count = builtins.length (builtins.attrNames tests);
-  names = builtins.attrNames tests;
-  errorNames = builtins.attrNames errors;
+  see = "nix-instantiate --eval --strict nix/tests/modules-eval.nix --arg lib 'import $NIXPKGS_LIB' -A tests.ATTR.expr";
 }
