@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crossplan_plan::hybrid::{
-    Candidate, CrossWork, Fetch, NativeCost, NativeGraph, NativeNode, plan, simulate,
+    Candidate, CrossWork, Fetch, HybridPlan, NativeCost, NativeGraph, NativeNode, plan, simulate,
 };
 use crossplan_plan::{BuildNode, CostModel, HistoryTable, HostView, Machine};
 
@@ -158,6 +158,18 @@ fn candidates(named_lib: bool) -> Vec<Candidate> {
     c
 }
 
+/// The plan with the default cost model and no history.
+fn plan_on(g: &NativeGraph, candidates: &[Candidate], h: &HostView) -> HybridPlan {
+    plan(
+        g,
+        candidates,
+        None,
+        h,
+        &CostModel::default(),
+        &HistoryTable::default(),
+    )
+}
+
 fn names(g: &NativeGraph, idx: &[usize]) -> Vec<String> {
     let mut v: Vec<String> = idx.iter().map(|&i| g.nodes[i].build.name.clone()).collect();
     v.sort();
@@ -235,14 +247,7 @@ fn the_walk_rebuilds_dependents_of_a_swap_and_fetches_the_rest() {
 fn uncached_kernel_is_swapped_cached_apps_stay_native() {
     let g = board();
     let h = host(&[RV], vec![]);
-    let p = plan(
-        &g,
-        &candidates(false),
-        None,
-        &h,
-        &CostModel::default(),
-        &HistoryTable::default(),
-    );
+    let p = plan_on(&g, &candidates(false), &h);
     assert_eq!(p.swaps, ["linuxPackages.kernel"], "{p:#?}");
     assert_eq!(p.method, "exact");
     assert!(p.hybrid.possible);
@@ -292,14 +297,7 @@ fn a_fast_remote_builder_keeps_the_kernel_native() {
         mandatory_features: vec![],
     };
     let h = host(&[], vec![rv]);
-    let p = plan(
-        &g,
-        &candidates(false),
-        None,
-        &h,
-        &CostModel::default(),
-        &HistoryTable::default(),
-    );
+    let p = plan_on(&g, &candidates(false), &h);
     assert!(p.swaps.is_empty(), "{:#?}", p.rows);
     assert!(matches!(p.rows[0].native, NativeCost::Remote { .. }));
     assert!(
@@ -313,14 +311,7 @@ fn a_fast_remote_builder_keeps_the_kernel_native() {
 fn without_binfmt_or_builder_uncached_native_builds_must_be_swapped_or_named() {
     let g = board();
     let h = host(&[], vec![]);
-    let p = plan(
-        &g,
-        &candidates(false),
-        None,
-        &h,
-        &CostModel::default(),
-        &HistoryTable::default(),
-    );
+    let p = plan_on(&g, &candidates(false), &h);
     assert!(!p.all_emulated.possible);
     // the kernel swap alone does not help: modules, initrd and the toplevel
     // are riscv64 builds too, and nothing here builds riscv64
@@ -339,14 +330,7 @@ fn without_binfmt_or_builder_uncached_native_builds_must_be_swapped_or_named() {
 fn swapping_a_library_rebuilds_and_warns_about_its_native_users() {
     let g = board();
     let h = host(&[RV], vec![]);
-    let p = plan(
-        &g,
-        &candidates(true),
-        None,
-        &h,
-        &CostModel::default(),
-        &HistoryTable::default(),
-    );
+    let p = plan_on(&g, &candidates(true), &h);
     let lib = p
         .rows
         .iter()
@@ -378,14 +362,7 @@ fn greedy_above_the_exact_limit_gives_the_same_answer_here() {
         extra.attr = format!("app1-alias{i}");
         c.push(extra);
     }
-    let p = plan(
-        &g,
-        &c,
-        None,
-        &h,
-        &CostModel::default(),
-        &HistoryTable::default(),
-    );
+    let p = plan_on(&g, &c, &h);
     assert_eq!(p.method, "greedy");
     assert_eq!(p.swaps, ["linuxPackages.kernel"]);
 }
