@@ -25,6 +25,8 @@ use crossplan_plan::BuildNode;
 use crossplan_plan::hybrid::{CrossWork, Fetch, NativeGraph, NativeNode};
 use crossplan_store::store::LocalStore;
 
+use super::plan::build_node;
+
 /// The native graph of a closure's status: every derivation with its name,
 /// system, features, `preferLocalBuild`, inputs, whether the caches (or the
 /// store) hold it, and what substituting it fetches, with sizes.
@@ -70,19 +72,7 @@ pub fn cross_work(m: &Missing, top: &str) -> CrossWork {
         builds: m
             .build
             .iter()
-            .map(|(drv, info)| {
-                (
-                    drv.clone(),
-                    BuildNode {
-                        name: info.name.clone(),
-                        system: info.system.clone(),
-                        deps: Vec::new(),
-                        required_features: info.required_features.clone(),
-                        prefer_local_build: info.prefer_local_build,
-                    },
-                    info.input_drvs.clone(),
-                )
-            })
+            .map(|(drv, info)| (drv.clone(), build_node(info), info.input_drvs.clone()))
             .collect(),
         top: top.to_owned(),
         fetches: m

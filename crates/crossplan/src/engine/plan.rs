@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use crossplan_host::history::HistoryDb;
-use crossplan_missing::{Missing, Progress};
+use crossplan_missing::{BuildInfo, Missing, Progress};
 use crossplan_plan::{
     BuildNode, CostModel, Decision, HistoryTable, HostView, PlanOptions, VariantEstimate,
     VariantWork, decide, estimate,
@@ -121,18 +121,24 @@ impl Planner {
     }
 }
 
+/// One derivation the walk says to build, as the cost model sees it (its
+/// `deps` are filled in from the keyed edges).
+pub fn build_node(info: &BuildInfo) -> BuildNode {
+    BuildNode {
+        name: info.name.clone(),
+        system: info.system.clone(),
+        deps: Vec::new(),
+        required_features: info.required_features.clone(),
+        prefer_local_build: info.prefer_local_build,
+    }
+}
+
 /// The cost model's input from the walk's answer.
 pub fn work_from_missing(m: &Missing) -> VariantWork {
     let mut w = VariantWork::from_keyed(m.build.iter().map(|(path, info)| {
         (
             path.as_str(),
-            BuildNode {
-                name: info.name.clone(),
-                system: info.system.clone(),
-                deps: Vec::new(),
-                required_features: info.required_features.clone(),
-                prefer_local_build: info.prefer_local_build,
-            },
+            build_node(info),
             info.input_drvs.iter().map(String::as_str).collect(),
         )
     }));
