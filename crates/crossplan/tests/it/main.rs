@@ -9,6 +9,7 @@ mod cancel;
 mod cli_errors;
 mod doctor;
 mod faults;
+mod issue9;
 mod oracle;
 mod plan;
 mod support;
