@@ -7,6 +7,7 @@ mod build;
 mod calibrate;
 mod cancel;
 mod cli_errors;
+mod completions;
 mod doctor;
 mod faults;
 mod issue9;
