@@ -1,6 +1,6 @@
 //! `crossplan calibrate` for real: the built-in Go workload natively and
-//! under qemu-user (needs `go` and `qemu-riscv64-static` on PATH; skipped
-//! with a message otherwise).
+//! under qemu-user (needs `go` and `qemu-riscv64-static` on PATH; the
+//! suite's skip rule, `crossplan_testkit::skip`, applies otherwise).
 
 use std::process::Command;
 
@@ -11,8 +11,10 @@ fn have(cmd: &str) -> bool {
 
 #[test]
 fn calibrate_riscv64_under_qemu_user() {
-    if !have("go") || !(have("qemu-riscv64-static") || have("qemu-riscv64")) {
-        eprintln!("skipped: needs go and qemu-riscv64(-static) on PATH");
+    if !crossplan_testkit::skip::require(
+        "go and qemu-riscv64(-static) on PATH",
+        have("go") && (have("qemu-riscv64-static") || have("qemu-riscv64")),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

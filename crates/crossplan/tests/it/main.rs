@@ -13,4 +13,5 @@ mod faults;
 mod issue9;
 mod oracle;
 mod plan;
+mod progress;
 mod support;

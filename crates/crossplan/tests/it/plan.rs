@@ -41,13 +41,6 @@ const FLAKE: &str = r#"{
 }
 "#;
 
-fn have_nix() -> bool {
-    Command::new("nix")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// A flake dir with nix/strategy.json holding a target we do not plan, a
 /// nix.conf for the host facts (aarch64 emulated via binfmt, riscv64 not).
 fn prepare(dir: &Path) {
@@ -83,8 +76,7 @@ fn plan(dir: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn plan_write_oracle_atomic_stable_and_keeps_other_targets() {
-    if !have_nix() {
-        eprintln!("skipped: needs nix");
+    if !crate::support::require_nix() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -169,8 +161,7 @@ fn plan_write_oracle_atomic_stable_and_keeps_other_targets() {
 
 #[test]
 fn plan_write_oracle_corrupt_strategy_file_is_a_clear_error() {
-    if !have_nix() {
-        eprintln!("skipped: needs nix");
+    if !crate::support::require_nix() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -194,8 +185,7 @@ fn plan_write_oracle_corrupt_strategy_file_is_a_clear_error() {
 
 #[test]
 fn plan_oracle_generic_variants_and_allow_purego() {
-    if !have_nix() {
-        eprintln!("skipped: needs nix");
+    if !crate::support::require_nix() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
