@@ -3,7 +3,8 @@
 //! record every build's time. Names contain `oracle`: they need Nix.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
 use crossplan_host::history::HistoryDb;
 
@@ -58,17 +59,23 @@ fn prepare(dir: &Path) {
 }
 
 fn build(dir: &Path, target: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .current_dir(dir)
-        .args(["build", target, "--flake"])
-        .arg(dir)
-        .args(["--substituters", "", "--no-disk-cache", "--nix-conf"])
-        .arg(dir.join("nix.conf"))
-        .arg("--history")
-        .arg(dir.join("history.sqlite"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .output()
-        .expect("run crossplan")
+    let mut args: Vec<String> = vec![
+        "build".into(),
+        target.into(),
+        "--flake".into(),
+        dir.display().to_string(),
+    ];
+    for a in ["--substituters", "", "--no-disk-cache", "--nix-conf"] {
+        args.push(a.into());
+    }
+    args.push(dir.join("nix.conf").display().to_string());
+    args.push("--history".into());
+    args.push(dir.join("history.sqlite").display().to_string());
+    crate::support::output(&args, Duration::from_secs(300), |c| {
+        c.current_dir(dir)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_CACHE_HOME", dir.join("cache"));
+    })
 }
 
 #[test]

@@ -2,8 +2,6 @@
 //! under qemu-user (needs `go` and `qemu-riscv64-static` on PATH; the
 //! suite's skip rule, `crossplan_testkit::skip`, applies otherwise).
 
-use std::process::Command;
-
 fn have(cmd: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
@@ -19,8 +17,8 @@ fn calibrate_riscv64_under_qemu_user() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("history.sqlite");
-    let out = Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .args([
+    let out = crate::support::output(&[], std::time::Duration::from_secs(600), |c| {
+        c.args([
             "calibrate",
             "riscv64-linux",
             "--repeats",
@@ -32,9 +30,8 @@ fn calibrate_riscv64_under_qemu_user() {
         ])
         .arg(dir.path().join("no-binfmt"))
         .arg("--history")
-        .arg(&db)
-        .output()
-        .expect("run crossplan");
+        .arg(&db);
+    });
     assert!(
         out.status.success(),
         "{}",
@@ -55,16 +52,15 @@ fn calibrate_riscv64_under_qemu_user() {
 
 #[test]
 fn calibrate_user_workload_needs_a_host_binary() {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .args([
+    let out = crate::support::output(&[], std::time::Duration::from_secs(600), |c| {
+        c.args([
             "calibrate",
             "riscv64-linux",
             "--no-store",
             "--workload",
             "riscv64-linux=/nonexistent",
-        ])
-        .output()
-        .expect("run crossplan");
+        ]);
+    });
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

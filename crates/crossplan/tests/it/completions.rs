@@ -5,10 +5,8 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 fn crossplan(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .args(args)
-        .output()
-        .expect("run crossplan");
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = crate::support::output(&args, std::time::Duration::from_secs(60), |_| {});
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

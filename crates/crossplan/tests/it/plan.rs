@@ -5,7 +5,8 @@
 //! they need Nix.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
 const FLAKE: &str = r#"{
   description = "crossplan plan test flake";
@@ -60,18 +61,19 @@ fn prepare(dir: &Path) {
 }
 
 fn plan(dir: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .current_dir(dir)
-        .args(["plan", "--flake"])
-        .arg(dir)
-        .args(["--substituters", "", "--no-disk-cache", "--nix-conf"])
-        .arg(dir.join("nix.conf"))
-        .arg("--history")
-        .arg(dir.join("history.sqlite"))
-        .args(extra)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .output()
-        .expect("run crossplan")
+    let mut args: Vec<String> = vec!["plan".into(), "--flake".into(), dir.display().to_string()];
+    for a in ["--substituters", "", "--no-disk-cache", "--nix-conf"] {
+        args.push(a.into());
+    }
+    args.push(dir.join("nix.conf").display().to_string());
+    args.push("--history".into());
+    args.push(dir.join("history.sqlite").display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    crate::support::output(&args, Duration::from_secs(300), |c| {
+        c.current_dir(dir)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_CACHE_HOME", dir.join("cache"));
+    })
 }
 
 #[test]
