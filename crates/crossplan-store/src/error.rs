@@ -71,10 +71,12 @@ impl StoreError {
                 "install Nix (Debian/Ubuntu: `apt-get install nix-bin`) and make sure `nix` and `nix-store` are on PATH"
                     .into(),
             ),
-            Self::Eval { .. } => Some(
-                "check the installable with `nix eval <installable>.drvPath`; flake installables need the flakes feature"
-                    .into(),
-            ),
+            Self::Eval { installable, .. } if installable.ends_with(".nix") => Some(format!(
+                "a .nix file is not an installable: run `nix-instantiate {installable}` and pass the .drv it prints"
+            )),
+            Self::Eval { installable, .. } => Some(format!(
+                "check it with `nix eval {installable} --apply 'x: x.drvPath'`; an installable is a flake reference with an attribute, such as .#cup-riscv64"
+            )),
             Self::BadRoot { .. } => Some(
                 "pass a derivation path (/nix/store/…-x.drv, optionally ^out,dev), a store path, or a flake installable such as .#cup-riscv64"
                     .into(),

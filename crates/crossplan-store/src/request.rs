@@ -94,8 +94,13 @@ pub fn parse_root(arg: &str, store: &LocalStore) -> Result<Root, StoreError> {
         None => (arg, None),
     };
     let store_prefix = format!("{}/", store.dir().as_str());
-    if base.starts_with(&store_prefix) {
-        let path = store.parse_path(base.trim_end_matches('/'))?;
+    if let Some(rest) = base.strip_prefix(&store_prefix) {
+        let path = store.parse_path(base.trim_end_matches('/')).map_err(|e| {
+            match store_path_problem(rest) {
+                Some(reason) => bad(reason),
+                None => e,
+            }
+        })?;
         if path.is_derivation() {
             return Ok(Root::Store(Request::Built {
                 drv: path,
@@ -119,17 +124,44 @@ pub fn parse_root(arg: &str, store: &LocalStore) -> Result<Root, StoreError> {
     })
 }
 
-/// Instantiate an installable: `nix eval --raw <installable>.drvPath`, which
-/// writes the `.drv` closure to the store and prints the root's path.
+/// What is wrong with the part of a store path after the store directory,
+/// in terms a user can act on (`<32 base-32 characters>-<name>`).
+fn store_path_problem(rest: &str) -> Option<String> {
+    let base = rest.split('/').next().unwrap_or(rest);
+    let Some((digest, _)) = base.split_once('-') else {
+        return Some(format!(
+            "'{base}' is not `<digest>-<name>`: no `-` after the 32-character digest"
+        ));
+    };
+    if digest.len() != 32 {
+        return Some(format!(
+            "the digest '{digest}' has {} characters; a store path's digest has 32",
+            digest.chars().count()
+        ));
+    }
+    if let Some(c) = digest
+        .chars()
+        .find(|c| !"0123456789abcdfghijklmnpqrsvwxyz".contains(*c))
+    {
+        return Some(format!(
+            "the digest '{digest}' has '{c}', which is not in Nix's base-32 alphabet (0-9 and a-z without e, o, u, t)"
+        ));
+    }
+    None
+}
+
+/// Instantiate an installable: `nix eval --raw <installable> --apply
+/// 'x: x.drvPath'`, which writes the `.drv` closure to the store and prints
+/// the root's path. (`--apply` rather than appending `.drvPath`, which would
+/// mangle installables without a `#fragment`, such as a path.)
 pub fn instantiate(installable: &str, store: &LocalStore) -> Result<StorePath, StoreError> {
-    let attr = format!("{installable}.drvPath");
     let out = std::process::Command::new("nix")
         .args(["--extra-experimental-features", NIX_FEATURES])
-        .args(["eval", "--raw", &attr])
+        .args(["eval", "--raw", installable, "--apply", "x: x.drvPath"])
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|source| StoreError::NixMissing {
-            command: format!("nix eval --raw {attr}"),
+            command: format!("nix eval --raw {installable}"),
             source,
         })?;
     if !out.status.success() {
@@ -280,5 +312,34 @@ mod tests {
         let o = Outputs::parse("out,lib").unwrap();
         assert!(o.wants("lib") && !o.wants("dev"));
         assert_eq!(o.to_string(), "lib,out");
+    }
+}
+
+#[cfg(test)]
+mod problem_tests {
+    use super::store_path_problem;
+
+    /// Bug 8 of issue 9: a bad store path says what is wrong with it.
+    #[test]
+    fn store_path_problems_are_named() {
+        let cases = [
+            ("zzzz-nope.drv", Some("has 4 characters")),
+            ("nope.drv", Some("no `-`")),
+            (
+                "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-x",
+                Some("not in Nix's base-32"),
+            ),
+            ("0123456789abcdfghijklmnpqrsvwxyz-x", None),
+        ];
+        for (input, want) in cases {
+            let got = store_path_problem(input);
+            match want {
+                Some(w) => assert!(
+                    got.as_deref().is_some_and(|g| g.contains(w)),
+                    "{input}: {got:?}"
+                ),
+                None => assert_eq!(got, None, "{input}"),
+            }
+        }
     }
 }

@@ -9,3 +9,4 @@ pub mod nix;
 pub mod nix32;
 pub mod rng;
 pub mod server;
+pub mod skip;

@@ -1,26 +1,11 @@
-//! Nix's base-32 encoding (the one in store paths and `sha256:` hashes).
+//! Nix's base-32 encoding (the one in store paths and `sha256:` hashes),
+//! with the helpers the fixtures need.
 
-const ALPHABET: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
-
-/// Encode bytes the way Nix prints hashes (`printHash32`).
+/// Encode bytes the way Nix prints hashes (`printHash32`): `nix-derivation`'s
+/// encoder, the one crossplan itself uses, so the tests and the code under
+/// test cannot disagree on the alphabet or the bit order.
 pub fn encode(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return String::new();
-    }
-    let len = (bytes.len() * 8 - 1) / 5 + 1;
-    let mut out = String::with_capacity(len);
-    for n in (0..len).rev() {
-        let b = n * 5;
-        let (i, j) = (b / 8, b % 8);
-        let lo = (bytes[i] as u32) >> j;
-        let hi = if i + 1 < bytes.len() {
-            (bytes[i + 1] as u32) << (8 - j)
-        } else {
-            0
-        };
-        out.push(ALPHABET[((lo | hi) & 0x1f) as usize] as char);
-    }
-    out
+    nix_derivation::nixbase32::encode(bytes)
 }
 
 /// `sha256:<nix32>` of 32 raw bytes.

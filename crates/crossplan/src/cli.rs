@@ -49,6 +49,19 @@ pub enum Command {
     /// derivations that are not cached.
     #[command(after_help = crate::exit::HELP)]
     Explain(ExplainArgs),
+    /// Print a shell completion script, e.g.
+    /// `crossplan completions bash > ~/.local/share/bash-completion/completions/crossplan`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `crossplan man > crossplan.1; man -l crossplan.1`.
+    Man,
+}
+
+/// Arguments of `crossplan completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where Nix's settings come from.

@@ -18,9 +18,10 @@ pub const HELP: &str = "Exit codes:
   0  complete answer
   1  error (bad input or settings, Nix failed, a cache is unusable)
   2  usage error
-  3  answer printed, but some lookups failed for good or a binary cache was unreachable
+  3  answer printed, but a lookup failed for good or a cache was unreachable
      (see `errors`); it may overstate the work
-  130/143  interrupted by SIGINT/SIGTERM (child nix processes stopped first)";
+  130  interrupted by SIGINT (child nix processes stopped first)
+  143  stopped by SIGTERM (child nix processes stopped first)";
 
 /// Interrupted by SIGINT (128 + 2), after stopping child processes.
 pub const INTERRUPTED: u8 = 130;

@@ -24,20 +24,15 @@ pub fn list<I: IntoIterator<Item = String>>(s: &mut String, items: I, total: usi
 pub fn problems(missing: &Missing, top: usize) -> String {
     let mut s = String::new();
     if !missing.unknown.is_empty() {
+        let them = if missing.unknown.len() == 1 {
+            "it"
+        } else {
+            "them"
+        };
         let _ = writeln!(
             s,
-            "\ndon't know how to get {} (no cache has {}, and {} no derivation):",
+            "\ndon't know how to get {} (no substituter has {them}, and no derivation here builds {them}):",
             plural(missing.unknown.len(), "path", "paths"),
-            if missing.unknown.len() == 1 {
-                "it"
-            } else {
-                "them"
-            },
-            if missing.unknown.len() == 1 {
-                "it has"
-            } else {
-                "they have"
-            },
         );
         list(
             &mut s,
@@ -91,7 +86,9 @@ mod tests {
         m.unknown.insert("/nix/store/a".into());
         let s = problems(&m, 10);
         assert!(
-            s.contains("don't know how to get 1 path (no cache has it"),
+            s.contains(
+                "don't know how to get 1 path (no substituter has it, and no derivation here builds it):"
+            ),
             "{s}"
         );
         for p in ["b", "c", "d"] {

@@ -1,47 +1,22 @@
+//! Helpers of the cache client's tests. Keys, narinfo records and their
+//! signatures come from `crossplan-testkit` (the same code the oracle
+//! fixtures use against Nix), base-32 from `nix-derivation`.
+
 use std::path::Path;
 use std::time::Duration;
 
-use base64::Engine as _;
 use crossplan_cache::{
     ClientConfig, StoreDir, StorePath, SubstituterSpec, Substituters, TrustedKeys,
     parse_substituters,
 };
-use ed25519_dalek::{Signer as _, SigningKey};
+pub use crossplan_testkit::cache::Key;
+use crossplan_testkit::cache::NarInfo;
+use crossplan_testkit::rng::Rng;
 use nix_derivation::nixbase32;
-use nix_narinfo::NarInfo;
 
-/// A deterministic Ed25519 key named `name`.
-pub struct Key {
-    pub name: String,
-    signing: SigningKey,
-}
-
-impl Key {
-    pub fn new(name: &str, seed: u8) -> Self {
-        Self {
-            name: name.to_owned(),
-            signing: SigningKey::from_bytes(&[seed; 32]),
-        }
-    }
-
-    /// `name:base64(public key)`.
-    pub fn public(&self) -> String {
-        format!(
-            "{}:{}",
-            self.name,
-            base64::engine::general_purpose::STANDARD
-                .encode(self.signing.verifying_key().as_bytes())
-        )
-    }
-
-    fn sign(&self, fingerprint: &str) -> String {
-        let signature = self.signing.sign(fingerprint.as_bytes());
-        format!(
-            "{}:{}",
-            self.name,
-            base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())
-        )
-    }
+/// A deterministic key named `name` (the same `seed` gives the same key).
+pub fn key(name: &str, seed: u64) -> Key {
+    Key::generate(name, &mut Rng::new(seed))
 }
 
 /// Store path number `i` (distinct digests, name `pkg-<i>`).
@@ -59,20 +34,24 @@ pub fn hash(path: &StorePath) -> String {
 /// A narinfo for `path` with `references`, signed by `keys`.
 pub fn narinfo(path: &StorePath, references: &[StorePath], keys: &[&Key]) -> String {
     let store_dir = StoreDir::default();
-    let refs: Vec<String> = references.iter().map(StorePath::to_basename).collect();
-    let nar_hash = nixbase32::encode(&[7_u8; 32]);
-    let mut text = format!(
-        "StorePath: {}\nURL: nar/{}.nar.xz\nCompression: xz\nFileSize: 1000\nNarHash: sha256:{nar_hash}\nNarSize: 4000\nReferences: {}\n",
-        store_dir.render_path(path),
-        hash(path),
-        refs.join(" ")
-    );
-    let info = NarInfo::parse_in(&store_dir, text.as_bytes()).unwrap();
-    let fingerprint = info.fingerprint(&store_dir);
-    for key in keys {
-        text.push_str(&format!("Sig: {}\n", key.sign(&fingerprint)));
-    }
-    text
+    let mut info = NarInfo {
+        store_path: store_dir.render_path(path),
+        url: format!("nar/{}.nar.xz", hash(path)),
+        compression: "xz".into(),
+        file_hash: None,
+        file_size: Some(1000),
+        nar_hash: format!("sha256:{}", nixbase32::encode(&[7_u8; 32])),
+        nar_size: 4000,
+        references: references
+            .iter()
+            .map(|r| store_dir.render_path(r))
+            .collect(),
+        deriver: None,
+        sigs: Vec::new(),
+    };
+    let fingerprint = info.fingerprint();
+    info.sigs = keys.iter().map(|k| k.sign(&fingerprint)).collect();
+    info.render()
 }
 
 /// Write a cache directory: `nix-cache-info` (if `info` is Some) and the given narinfos.

@@ -16,7 +16,7 @@ fn with_disk(config: ClientConfig, db: &Path) -> ClientConfig {
 #[tokio::test]
 async fn warm_run_needs_no_requests() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     let dir = tmp.path().join("cache");
     write_cache(&dir, Some(CACHE_INFO), &signed_entries(50, &key));
     let db = tmp.path().join("xdg/crossplan/narinfo-v1.sqlite");
@@ -71,8 +71,8 @@ async fn warm_run_needs_no_requests() {
 #[tokio::test]
 async fn negative_ttl_refresh_and_key_rotation() {
     let tmp = tempfile::tempdir().unwrap();
-    let old = Key::new("old-1", 1);
-    let new = Key::new("new-1", 2);
+    let old = key("old-1", 1);
+    let new = key("new-1", 2);
     let dir = tmp.path().join("cache");
     write_cache(&dir, Some(CACHE_INFO), &signed_entries(1, &old));
     let db = tmp.path().join("narinfo.sqlite");
@@ -123,7 +123,7 @@ async fn negative_ttl_refresh_and_key_rotation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_runs_share_the_database() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     let dir = tmp.path().join("cache");
     write_cache(&dir, Some(CACHE_INFO), &signed_entries(400, &key));
     let db = tmp.path().join("narinfo.sqlite");
@@ -162,7 +162,7 @@ async fn two_concurrent_runs_share_the_database() {
 #[tokio::test]
 async fn corrupt_database_is_ignored() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     let dir = tmp.path().join("cache");
     write_cache(&dir, Some(CACHE_INFO), &signed_entries(2, &key));
     let db = tmp.path().join("narinfo.sqlite");

@@ -27,7 +27,7 @@ async fn lookup_all(caches: &Substituters, n: u32) -> Vec<Lookup> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_transient_faults_give_the_fault_free_answer() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     // 300 paths asked, 200 present.
     write_cache(tmp.path(), Some(CACHE_INFO), &signed_entries(200, &key));
     let clean = CacheServer::start(tmp.path().to_owned(), FaultConfig::default()).unwrap();
@@ -73,7 +73,7 @@ async fn random_transient_faults_give_the_fault_free_answer() {
 #[tokio::test]
 async fn persistent_failure_is_a_lookup_error_and_next_cache_answers() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     write_cache(
         &a,

@@ -5,7 +5,7 @@ use crate::common::*;
 #[tokio::test]
 async fn file_cache_hits_misses_and_rejections() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     let mut entries = signed_entries(2, &key);
     entries.push((path(5), narinfo(&path(5), &[], &[])));
     write_cache(tmp.path(), Some(CACHE_INFO), &entries);

@@ -10,7 +10,7 @@ fn serve(dir: &std::path::Path) -> CacheServer {
 #[tokio::test]
 async fn hit_miss_and_references() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     write_cache(tmp.path(), Some(CACHE_INFO), &signed_entries(3, &key));
     let server = serve(tmp.path());
     let caches = open(&server.url(), config(&[&key])).await;
@@ -34,7 +34,7 @@ async fn hit_miss_and_references() {
 #[tokio::test]
 async fn priority_order_and_url_override() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     write_cache(
         &a,
@@ -82,7 +82,7 @@ async fn priority_order_and_url_override() {
 #[tokio::test]
 async fn status_403_and_404_are_absent() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     write_cache(tmp.path(), Some(CACHE_INFO), &signed_entries(2, &key));
     let server = CacheServer::start(
         tmp.path().to_owned(),
@@ -114,8 +114,8 @@ async fn status_403_and_404_are_absent() {
 #[tokio::test]
 async fn unsigned_or_untrusted_is_rejected_and_next_cache_used() {
     let tmp = tempfile::tempdir().unwrap();
-    let good = Key::new("good-1", 1);
-    let evil = Key::new("evil-1", 2);
+    let good = key("good-1", 1);
+    let evil = key("evil-1", 2);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     write_cache(
         &a,
@@ -165,7 +165,7 @@ async fn unsigned_or_untrusted_is_rejected_and_next_cache_used() {
 #[tokio::test]
 async fn wrong_store_path_is_rejected() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     // The file for path(0) holds path(1)'s narinfo.
     write_cache(
         tmp.path(),
@@ -228,7 +228,7 @@ async fn unreachable_cache_is_an_error_with_hint() {
 #[tokio::test]
 async fn netrc_and_url_credentials_are_sent() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     write_cache(tmp.path(), Some(CACHE_INFO), &signed_entries(1, &key));
     let server = CacheServer::start(
         tmp.path().to_owned(),
@@ -266,7 +266,7 @@ async fn netrc_and_url_credentials_are_sent() {
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     write_cache(tmp.path(), Some(CACHE_INFO), &signed_entries(1, &key));
     let server = CacheServer::start(
         tmp.path().to_owned(),

@@ -9,7 +9,7 @@ use crate::common::*;
 /// wall time of the lookups, then of a warm run from the disk cache.
 async fn measure(n: u32, latency: Duration, jobs: usize) -> (Duration, Duration) {
     let tmp = tempfile::tempdir().unwrap();
-    let key = Key::new("test-1", 1);
+    let key = key("test-1", 1);
     let dir = tmp.path().join("cache");
     write_cache(&dir, Some(CACHE_INFO), &signed_entries(n / 2, &key));
     let server = CacheServer::start(

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod calibrate;
+pub mod completions;
 pub mod doctor;
 pub mod explain;
 pub mod plan;
@@ -20,5 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Calibrate(args) => calibrate::run(args, &cli.global).await,
         Command::Doctor(args) => doctor::run(args, &cli.global).await,
         Command::Explain(args) => explain::run(args, &cli.global).await,
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     }
 }

@@ -147,7 +147,7 @@ pub fn summary(
     );
     let _ = writeln!(
         s,
-        "  fetch    {:<18} {} download, {} unpacked",
+        "  fetch    {:<19} {} download, {} unpacked",
         count(missing.fetch.len(), "path", "paths"),
         bytes(missing.download_bytes),
         bytes(missing.nar_bytes)

@@ -75,6 +75,35 @@ impl GroupChild {
         Ok(Self { child, pgid })
     }
 
+    /// Run `cmd` in a group of its own to the end and collect its output, as
+    /// [`Command::output`] does (stdin closed); a cancel stops it.
+    pub fn output(cmd: &mut Command) -> std::io::Result<std::process::Output> {
+        use std::io::Read as _;
+        use std::process::Stdio;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut me = Self::spawn(cmd)?;
+        let mut err_pipe = me.child.stderr.take();
+        let errors = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(e) = err_pipe.as_mut() {
+                let _ = e.read_to_end(&mut buf);
+            }
+            buf
+        });
+        let mut stdout = Vec::new();
+        if let Some(o) = me.child.stdout.as_mut() {
+            o.read_to_end(&mut stdout)?;
+        }
+        let status = me.wait()?;
+        Ok(std::process::Output {
+            status,
+            stdout,
+            stderr: errors.join().unwrap_or_default(),
+        })
+    }
+
     /// Wait for the child to exit; then it is no longer waited for on cancel.
     pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
         let status = self.child.wait();

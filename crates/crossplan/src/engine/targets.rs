@@ -8,6 +8,7 @@ use std::process::Command;
 use crossplan_store::settings::NIX_FEATURES;
 
 use super::EngineError;
+use super::cancel::GroupChild;
 use crate::cli::VariantSpec;
 
 /// `nix` with the experimental features a flake needs on Nix 2.8.
@@ -20,14 +21,13 @@ pub fn nix() -> Command {
 /// The flake's `lib.targets`: target name → its entry (with `strategies`).
 pub fn flake_targets(flake: &str) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
     let attr = format!("{flake}#lib.targets");
-    let out = nix()
-        .args(["eval", "--json", &attr])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|source| crossplan_store::StoreError::NixMissing {
+    // In a process group of its own, so a cancel stops it (see `cancel`).
+    let out = GroupChild::output(nix().args(["eval", "--json", &attr])).map_err(|source| {
+        crossplan_store::StoreError::NixMissing {
             command: format!("nix eval --json {attr}"),
             source,
-        })?;
+        }
+    })?;
     if !out.status.success() {
         return Err(EngineError::TargetsEval {
             attr,

@@ -1,8 +1,6 @@
 //! `crossplan calibrate` for real: the built-in Go workload natively and
-//! under qemu-user (needs `go` and `qemu-riscv64-static` on PATH; skipped
-//! with a message otherwise).
-
-use std::process::Command;
+//! under qemu-user (needs `go` and `qemu-riscv64-static` on PATH; the
+//! suite's skip rule, `crossplan_testkit::skip`, applies otherwise).
 
 fn have(cmd: &str) -> bool {
     std::env::var_os("PATH")
@@ -11,14 +9,16 @@ fn have(cmd: &str) -> bool {
 
 #[test]
 fn calibrate_riscv64_under_qemu_user() {
-    if !have("go") || !(have("qemu-riscv64-static") || have("qemu-riscv64")) {
-        eprintln!("skipped: needs go and qemu-riscv64(-static) on PATH");
+    if !crossplan_testkit::skip::require(
+        "go and qemu-riscv64(-static) on PATH",
+        have("go") && (have("qemu-riscv64-static") || have("qemu-riscv64")),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("history.sqlite");
-    let out = Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .args([
+    let out = crate::support::output(&[], std::time::Duration::from_secs(600), |c| {
+        c.args([
             "calibrate",
             "riscv64-linux",
             "--repeats",
@@ -30,9 +30,8 @@ fn calibrate_riscv64_under_qemu_user() {
         ])
         .arg(dir.path().join("no-binfmt"))
         .arg("--history")
-        .arg(&db)
-        .output()
-        .expect("run crossplan");
+        .arg(&db);
+    });
     assert!(
         out.status.success(),
         "{}",
@@ -53,16 +52,15 @@ fn calibrate_riscv64_under_qemu_user() {
 
 #[test]
 fn calibrate_user_workload_needs_a_host_binary() {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .args([
+    let out = crate::support::output(&[], std::time::Duration::from_secs(600), |c| {
+        c.args([
             "calibrate",
             "riscv64-linux",
             "--no-store",
             "--workload",
             "riscv64-linux=/nonexistent",
-        ])
-        .output()
-        .expect("run crossplan");
+        ]);
+    });
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

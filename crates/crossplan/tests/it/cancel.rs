@@ -57,7 +57,9 @@ fn processes_with(needles: &[&str]) -> Vec<String> {
 }
 
 fn interrupt_build(signal: Signal, name: &str, code: i32) {
-    support::require_nix();
+    if !support::require_nix() {
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let salt = crossplan_testkit::fixture::fresh_salt("cancel");
     std::fs::write(dir.path().join("flake.nix"), FLAKE.replace("@SALT@", &salt)).expect("flake");
@@ -150,4 +152,129 @@ fn build_oracle_sigterm_stops_nix_build_and_exits_143() {
 fn processes_with_finds_this_test() {
     let me = std::env::args().next().unwrap_or_default();
     assert!(!processes_with(&[Path::new(&me).to_string_lossy().as_ref()]).is_empty());
+}
+
+/// A cache directory with `nix-cache-info` and unsigned records for `paths`.
+fn cache_with(dir: &Path, paths: &[String]) {
+    use crossplan_testkit::cache::{NarInfo, hash_part};
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(
+        dir.join("nix-cache-info"),
+        "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 10\n",
+    )
+    .expect("nix-cache-info");
+    for p in paths {
+        let info = NarInfo {
+            store_path: p.clone(),
+            url: format!("nar/{}.nar", hash_part(p)),
+            compression: "none".into(),
+            file_hash: None,
+            file_size: Some(100),
+            nar_hash: format!("sha256:{}", "1".repeat(52)),
+            nar_size: 100,
+            references: Vec::new(),
+            deriver: None,
+            sigs: Vec::new(),
+        };
+        std::fs::write(dir.join(format!("{}.narinfo", hash_part(p))), info.render())
+            .expect("narinfo");
+    }
+}
+
+/// SIGINT during `status`: exit 130 at once (not after the slow cache
+/// answers), and the lookups already answered are in the narinfo disk cache:
+/// the next run does not ask for them again.
+#[test]
+fn status_oracle_sigint_saves_answered_lookups() {
+    use crossplan_testkit::cache::phantom_path;
+    use crossplan_testkit::server::{CacheServer, FaultConfig};
+    if !support::require_nix() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rng = crossplan_testkit::rng::Rng::new(std::process::id() as u64 ^ 0x130);
+    let quick = phantom_path(&mut rng, "answered");
+    let slow = phantom_path(&mut rng, "pending");
+    cache_with(&dir.path().join("a"), std::slice::from_ref(&quick));
+    cache_with(&dir.path().join("b"), &[]);
+    let a = CacheServer::start(dir.path().join("a"), FaultConfig::default()).expect("a");
+    // B answers after 4 s: `slow` (not in A) waits for it.
+    let b = CacheServer::start(
+        dir.path().join("b"),
+        FaultConfig {
+            latency: Duration::from_secs(4),
+            ..FaultConfig::default()
+        },
+    )
+    .expect("b");
+    let xdg = dir.path().join("xdg");
+    let args = |subs: &str, roots: &[&String]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "status",
+            "--json",
+            "--substituters",
+            subs,
+            "--trusted-public-keys",
+            "",
+            "--require-sigs",
+            "false",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(roots.iter().map(|r| r.to_string()));
+        v
+    };
+    let both = format!("{}?priority=10 {}?priority=50", a.url(), b.url());
+    let mut child = Command::new(support::crossplan_bin())
+        .args(args(&both, &[&quick, &slow]))
+        .env("XDG_CACHE_HOME", &xdg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    // B has seen its nix-cache-info and the lookup of `slow`: `quick`, which
+    // only needs A, is answered.
+    let start = Instant::now();
+    while b.requests() < 2 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no lookup reached B"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let a_before = a.requests();
+    kill_process(Pid::from_child(&child), Signal::INT).expect("kill");
+    let signalled = Instant::now();
+    let status = child.wait().expect("wait");
+    let stderr = reader.join().unwrap_or_default();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "waited for the slow cache: {:?}",
+        signalled.elapsed()
+    );
+    assert!(
+        stderr
+            .contains("crossplan: interrupted by SIGINT: the answer for 2 roots was not finished")
+            && stderr.contains("lookups already answered are saved"),
+        "{stderr}"
+    );
+    // The answer for `quick` comes from the disk cache (as does A's
+    // nix-cache-info): A is not asked at all.
+    let run = support::crossplan(&args(&a.url(), &[&quick]), &xdg, Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(&quick), "{}", run.stdout);
+    assert_eq!(
+        a.requests() - a_before,
+        0,
+        "A was asked again for what the cancelled run had answered"
+    );
 }

@@ -2,7 +2,6 @@
 //! format of /proc/sys/fs/binfmt_misc/<name>) and real nix.conf files.
 
 use std::path::Path;
-use std::process::Command;
 
 fn write(path: &Path, text: &str) {
     if let Some(d) = path.parent() {
@@ -54,16 +53,15 @@ fn doctor(
     machines: &Path,
     systems: &[&str],
 ) -> (i32, serde_json::Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .args(["doctor", "--offline", "--json", "--binfmt-dir"])
-        .arg(binfmt)
-        .arg("--nix-conf")
-        .arg(conf)
-        .arg("--machines")
-        .arg(machines)
-        .args(systems)
-        .output()
-        .expect("run crossplan");
+    let out = crate::support::output(&[], std::time::Duration::from_secs(600), |c| {
+        c.args(["doctor", "--offline", "--json", "--binfmt-dir"])
+            .arg(binfmt)
+            .arg("--nix-conf")
+            .arg(conf)
+            .arg("--machines")
+            .arg(machines)
+            .args(systems);
+    });
     let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
     });

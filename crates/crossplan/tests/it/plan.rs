@@ -5,7 +5,8 @@
 //! they need Nix.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
 const FLAKE: &str = r#"{
   description = "crossplan plan test flake";
@@ -41,13 +42,6 @@ const FLAKE: &str = r#"{
 }
 "#;
 
-fn have_nix() -> bool {
-    Command::new("nix")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// A flake dir with nix/strategy.json holding a target we do not plan, a
 /// nix.conf for the host facts (aarch64 emulated via binfmt, riscv64 not).
 fn prepare(dir: &Path) {
@@ -67,24 +61,24 @@ fn prepare(dir: &Path) {
 }
 
 fn plan(dir: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crossplan"))
-        .current_dir(dir)
-        .args(["plan", "--flake"])
-        .arg(dir)
-        .args(["--substituters", "", "--no-disk-cache", "--nix-conf"])
-        .arg(dir.join("nix.conf"))
-        .arg("--history")
-        .arg(dir.join("history.sqlite"))
-        .args(extra)
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .output()
-        .expect("run crossplan")
+    let mut args: Vec<String> = vec!["plan".into(), "--flake".into(), dir.display().to_string()];
+    for a in ["--substituters", "", "--no-disk-cache", "--nix-conf"] {
+        args.push(a.into());
+    }
+    args.push(dir.join("nix.conf").display().to_string());
+    args.push("--history".into());
+    args.push(dir.join("history.sqlite").display().to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    crate::support::output(&args, Duration::from_secs(300), |c| {
+        c.current_dir(dir)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_CACHE_HOME", dir.join("cache"));
+    })
 }
 
 #[test]
 fn plan_write_oracle_atomic_stable_and_keeps_other_targets() {
-    if !have_nix() {
-        eprintln!("skipped: needs nix");
+    if !crate::support::require_nix() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -169,8 +163,7 @@ fn plan_write_oracle_atomic_stable_and_keeps_other_targets() {
 
 #[test]
 fn plan_write_oracle_corrupt_strategy_file_is_a_clear_error() {
-    if !have_nix() {
-        eprintln!("skipped: needs nix");
+    if !crate::support::require_nix() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -194,8 +187,7 @@ fn plan_write_oracle_corrupt_strategy_file_is_a_clear_error() {
 
 #[test]
 fn plan_oracle_generic_variants_and_allow_purego() {
-    if !have_nix() {
-        eprintln!("skipped: needs nix");
+    if !crate::support::require_nix() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

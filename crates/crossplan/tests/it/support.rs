@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crossplan_testkit::fixture::{Fixture, FixtureSpec, Target, Trust, fresh_salt};
@@ -17,14 +17,11 @@ pub fn crossplan_bin() -> &'static str {
     env!("CARGO_BIN_EXE_crossplan")
 }
 
-/// Panics (does not skip) when Nix is missing: oracle tests must not pass
-/// vacuously. Run them where Nix is installed, or filter them out.
-pub fn require_nix() {
-    assert!(
-        nix::available(),
-        "this test needs Nix (nix-store, nix-instantiate) and a writable /nix/store; \
-         filter out tests named *oracle* where there is none"
-    );
+/// Whether a test that needs Nix can run: the suite's one skip rule
+/// ([`crossplan_testkit::skip`]): skipped outside CI, a failure in CI.
+#[must_use]
+pub fn require_nix() -> bool {
+    crossplan_testkit::skip::nix()
 }
 
 /// One finished `crossplan` run.
@@ -83,6 +80,54 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// The suite's one way to run the binary: `crossplan ARGS` without the
+/// caller's `CROSSPLAN_LOG` and `NIX_CONFIG`, stdin closed, output drained on
+/// threads (a big answer cannot block it), killed after `limit`. `setup`
+/// adds a working directory or environment.
+pub fn output(args: &[String], limit: Duration, setup: impl FnOnce(&mut Command)) -> Output {
+    let start = Instant::now();
+    let mut cmd = Command::new(crossplan_bin());
+    cmd.args(args)
+        .env_remove("CROSSPLAN_LOG")
+        .env_remove("NIX_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    setup(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn crossplan");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "crossplan ran longer than {limit:?}: crossplan {}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+    }
+}
+
 /// Run `crossplan ARGS` with `XDG_CACHE_HOME=xdg`, killing it after `limit`.
 pub fn crossplan(args: &[String], xdg: &Path, limit: Duration) -> Run {
     let command = format!(
@@ -95,44 +140,13 @@ pub fn crossplan(args: &[String], xdg: &Path, limit: Duration) -> Run {
             .join(" ")
     );
     let start = Instant::now();
-    let mut child = Command::new(crossplan_bin())
-        .args(args)
-        .env("XDG_CACHE_HOME", xdg)
-        .env_remove("CROSSPLAN_LOG")
-        .env_remove("NIX_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn crossplan");
-    // Drain the pipes on threads so a big answer cannot block the child.
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut out, &mut s);
-        s
+    let out = output(args, limit, |c| {
+        c.env("XDG_CACHE_HOME", xdg);
     });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut err, &mut s);
-        s
-    });
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("crossplan ran longer than {limit:?}\ncommand: {command}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
     Run {
-        code: status.code().unwrap_or(-1),
-        stdout: t_out.join().unwrap_or_default(),
-        stderr: t_err.join().unwrap_or_default(),
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: start.elapsed(),
         command,
     }
@@ -246,8 +260,16 @@ pub struct Fx {
 }
 
 impl Fx {
-    pub fn build(tag: &str, nodes: usize, seed: u64, tweak: impl FnOnce(&mut FixtureSpec)) -> Fx {
-        require_nix();
+    /// `None` when Nix is missing (and the test is skipped; see [`require_nix`]).
+    pub fn build(
+        tag: &str,
+        nodes: usize,
+        seed: u64,
+        tweak: impl FnOnce(&mut FixtureSpec),
+    ) -> Option<Fx> {
+        if !require_nix() {
+            return None;
+        }
         let dir = tempfile::Builder::new()
             .prefix(&format!("crossplan-{tag}-"))
             .tempdir()
@@ -265,7 +287,7 @@ impl Fx {
             }
         };
         eprintln!("[{tag} seed {seed}] {}", fx.summary());
-        Fx { dir: Some(dir), fx }
+        Some(Fx { dir: Some(dir), fx })
     }
 
     /// Keep the fixture directory (call before panicking with a reproducer).
