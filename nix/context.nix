@@ -108,6 +108,7 @@ let
     ];
     crossplanBuild = import ./crossplan.nix {
       inherit lib craneLib;
+      inherit (pkgs) installShellFiles stdenv;
       inherit (inputs) advisory-db;
     };
   };

@@ -8,6 +8,8 @@
 {
   lib,
   craneLib,
+  installShellFiles,
+  stdenv,
   advisory-db,
 }:
 let
@@ -50,6 +52,18 @@ in
       cargoExtraArgs = "--locked --package crossplan";
       # Tests run in checks.crossplan-nextest, so a lint never blocks a build.
       doCheck = false;
+      # Completions and the man page come from the clap definitions
+      # (`crossplan completions SHELL`, `crossplan man`); a binary built for
+      # another platform cannot run here to print them.
+      nativeBuildInputs = [ installShellFiles ];
+      postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+        installShellCompletion --cmd crossplan \
+          --bash <($out/bin/crossplan completions bash) \
+          --zsh <($out/bin/crossplan completions zsh) \
+          --fish <($out/bin/crossplan completions fish)
+        $out/bin/crossplan man > crossplan.1
+        installManPage crossplan.1
+      '';
       meta = {
         description = "Plan and run cup builds: cross, emulated or pure Go, whichever is cheapest";
         mainProgram = "crossplan";
