@@ -38,8 +38,12 @@ fn on_terminal(args: &[String], xdg: &std::path::Path) -> String {
         .map(|a| format!("'{a}'"))
         .collect::<Vec<_>>()
         .join(" ");
+    // A terminal a person uses: the line is not drawn for TERM=dumb or no
+    // TERM at all (it could not be redrawn in place), which is what CI and
+    // the test chroots have.
     let out = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
+        .env("TERM", "xterm-256color")
         .env("XDG_CACHE_HOME", xdg)
         .output()
         .expect("util-linux `script` is needed to give crossplan a terminal");
