@@ -64,8 +64,11 @@ for part in "${parts[@]}"; do
     [ "$(id -u)" -eq 0 ] || sudo_=(sudo -n)
     step sid-setup "${sudo_[@]}" bash scripts/nix-sid.sh setup
     step sid-archive cargo nextest archive --workspace --locked --archive-file "$archive"
+    # The chroot holds Nix and what the Nix-facing tests need, not Go and
+    # QEMU: the one test that needs those (calibrate under qemu-user) runs on
+    # the host leg only; with CI=true it would fail here instead of skipping.
     step sid-nextest "${sudo_[@]}" bash scripts/nix-sid.sh run \
-      "cargo-nextest nextest run --archive-file '$archive' --workspace-remap '$here' --profile ci"
+      "cargo-nextest nextest run --archive-file '$archive' --workspace-remap '$here' --profile ci -E 'not test(=calibrate::calibrate_riscv64_under_qemu_user)'"
     snap=${CARGO_TARGET_DIR:-$here/target}/lib-snapshot-host.json
     from=()
     [ -f "$snap" ] && from=(LIB_SNAPSHOT_FROM="$snap")
