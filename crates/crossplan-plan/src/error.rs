@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-/// What can go wrong reading or writing `nix/strategy.json`.
+/// What can go wrong reading or writing `nix/strategy.json` or
+/// `nix/hybrid.json`.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// The file exists but cannot be read.
@@ -12,12 +13,20 @@ pub enum PlanError {
         #[source]
         source: std::io::Error,
     },
-    /// The file is not valid strategy JSON.
-    #[error("{path} is not a valid strategy file: {reason}")]
-    Corrupt { path: PathBuf, reason: String },
+    /// The file is not valid JSON of its kind (`what`: "strategy" or "hybrid").
+    #[error("{path} is not a valid {what} file: {reason}")]
+    Corrupt {
+        path: PathBuf,
+        what: &'static str,
+        reason: String,
+    },
     /// The file has a `version` this crossplan does not know.
     #[error("{path} has version {found}; this crossplan writes and reads version 1")]
-    Version { path: PathBuf, found: u64 },
+    Version {
+        path: PathBuf,
+        what: &'static str,
+        found: u64,
+    },
     /// Writing the temporary file or renaming it over the old one failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -34,10 +43,19 @@ impl PlanError {
             PlanError::Read { .. } | PlanError::Write { .. } => {
                 "check the file's permissions and that its directory exists".into()
             }
-            PlanError::Corrupt { path, .. } | PlanError::Version { path, .. } => format!(
-                "fix or delete {} (a missing file means \"cross everywhere\"), then run `crossplan plan --write` again",
-                path.display()
-            ),
+            PlanError::Corrupt { path, what, .. } | PlanError::Version { path, what, .. } => {
+                if *what == "hybrid" {
+                    format!(
+                        "fix or delete {} (a missing file means no swaps), then run `crossplan hybrid <board-or-target> --write` again",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "fix or delete {} (a missing file means \"cross everywhere\"), then run `crossplan plan --write` again",
+                        path.display()
+                    )
+                }
+            }
         }
     }
 }

@@ -21,7 +21,8 @@
 //! their `system`), so [`estimate`] routes and weighs it like any variant.
 //! The best swap set is exact (every subset) for up to
 //! [`EXACT_LIMIT`] candidates, and greedy (the largest saving first, while
-//! one saves time) above that.
+//! one saves time) above that. Only candidates the user named are decided
+//! on; suggested ones get a row with what swapping them alone would save.
 //!
 //! Pure: the caller supplies the native graph with what the caches hold for
 //! every node, and each candidate's cross work.
@@ -350,10 +351,16 @@ pub fn plan(
     // app whose cross build fits into an idle slot beside the kernel "saves"
     // its 0.1 s download and gets swapped for nothing.
     let swaps = |chosen: &[bool]| chosen.iter().filter(|&&c| c).count();
-    let (method, best_chosen) = if k <= EXACT_LIMIT {
+    // Only named candidates are decided on; suggested ones get a row with
+    // their saving, and are swapped only once the user names them.
+    let named: Vec<usize> = (0..k).filter(|&i| candidates[i].named).collect();
+    let (method, best_chosen) = if named.len() <= EXACT_LIMIT {
         let mut all: Vec<(Vec<bool>, VariantEstimate)> = vec![(none.clone(), base.clone())];
-        for mask in 1u32..(1u32 << k) {
-            let chosen: Vec<bool> = (0..k).map(|i| mask & (1 << i) != 0).collect();
+        for mask in 1u32..(1u32 << named.len()) {
+            let mut chosen = none.clone();
+            for (bit, &i) in named.iter().enumerate() {
+                chosen[i] = mask & (1 << bit) != 0;
+            }
             let (_, e) = est(&chosen);
             all.push((chosen, e));
         }
@@ -384,7 +391,7 @@ pub fn plan(
         let mut cur = base.clone();
         loop {
             let mut step: Option<(usize, VariantEstimate)> = None;
-            for i in 0..k {
+            for &i in &named {
                 if chosen[i] {
                     continue;
                 }
@@ -583,6 +590,24 @@ fn row(
     let delta =
         (alone.possible && base.possible).then_some(alone.total_seconds - base.total_seconds);
     let reason = match (&native, swap) {
+        (NativeCost::Fetched, _) if !c.named => "suggested, but cached natively".to_string(),
+        (_, _) if !c.named => match delta {
+            Some(d) if d < 0.0 => format!(
+                "suggested: swapping it alone saves {} ({} rebuilt dependent{}); name it with --swap {}",
+                crate::format::duration(-d),
+                rebuilt,
+                if rebuilt == 1 { "" } else { "s" },
+                c.attr
+            ),
+            Some(d) => format!(
+                "suggested, but keeping it native is cheaper by {}",
+                crate::format::duration(d.max(0.0))
+            ),
+            None => format!(
+                "suggested: the swap alone does not make the build possible; name it with --swap {} to try it with the others",
+                c.attr
+            ),
+        },
         (NativeCost::Fetched, false) => "cached natively: nothing to save".to_string(),
         (NativeCost::Impossible { .. }, true) => {
             "cannot be built natively here; the cross build can".to_string()

@@ -59,11 +59,13 @@ impl StrategyFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, PlanError> {
         let raw: Raw = serde_json::from_str(text).map_err(|e| PlanError::Corrupt {
             path: path.to_path_buf(),
+            what: "strategy",
             reason: e.to_string(),
         })?;
         if raw.version != VERSION {
             return Err(PlanError::Version {
                 path: path.to_path_buf(),
+                what: "strategy",
                 found: raw.version,
             });
         }
@@ -74,13 +76,9 @@ impl StrategyFile {
 
     /// Read `path`; a missing file is an empty one.
     pub fn load(path: &Path) -> Result<Self, PlanError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(source) => Err(PlanError::Read {
-                path: path.to_path_buf(),
-                source,
-            }),
+        match read_optional(path)? {
+            Some(text) => Self::parse(path, &text),
+            None => Ok(Self::default()),
         }
     }
 
@@ -124,43 +122,60 @@ impl StrategyFile {
         out
     }
 
-    /// Write to `path` atomically: a temporary file in the same directory,
-    /// flushed, then renamed over `path`. Returns whether the content changed
-    /// (an unchanged file is left untouched, mtime included).
+    /// Write to `path` atomically (see [`write_atomic`]); whether the
+    /// content changed.
     pub fn write_atomic(&self, path: &Path) -> Result<bool, PlanError> {
-        let text = self.render();
-        if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
-            return Ok(false);
-        }
-        let err = |source| PlanError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "strategy.json".into());
-        let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, path)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(err(e));
-        }
-        Ok(true)
+        write_atomic(path, &self.render())
     }
 }
 
-fn json_str(s: &str) -> String {
+/// The text of `path`, or None when it does not exist.
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, PlanError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(PlanError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Write `text` to `path` atomically: a temporary file in the same
+/// directory, flushed, then renamed over `path`. Returns whether the content
+/// changed (an unchanged file is left untouched, mtime included).
+pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<bool, PlanError> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    let err = |source| PlanError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "crossplan.json".into());
+    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(true)
+}
+
+pub(crate) fn json_str(s: &str) -> String {
     // serde_json escapes strings exactly as JSON requires; it cannot fail for &str.
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }

@@ -4,12 +4,14 @@
 //!   every default crossplan uses.
 //! - [`drv`]: `.drv` files read straight from the store and reduced to what the
 //!   missing-set walk needs ([`drv::DrvInfo`]).
+//! - [`dryrun`]: Nix's dry-run output, parsed.
 //! - [`store`]: which paths are valid, asked of Nix in batches, so the answer is
 //!   exact also with a multi-user daemon.
 //! - [`request`]: command-line roots (`/nix/store/…drv^out`, `.#attr`) and their
 //!   instantiation through the Nix CLI.
 
 pub mod drv;
+pub mod dryrun;
 pub mod error;
 pub mod request;
 pub mod settings;
