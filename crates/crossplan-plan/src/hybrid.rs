@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::estimate::{Route, VariantEstimate, estimate, impossible_reason, route};
 use crate::host::HostView;
 use crate::model::{CostModel, History};
-use crate::name::parse_drv_name;
+use crate::name::{parse_drv_name, strip_host_suffix};
 use crate::work::{BuildNode, VariantWork};
 
 /// At most this many candidates are decided by trying every subset
@@ -302,6 +302,85 @@ pub fn simulate(g: &NativeGraph, candidates: &[Candidate], chosen: &[bool]) -> S
         rebuilt_dependents,
         cross_builds,
     }
+}
+
+/// A derivation crossplan suggests swapping: a heavy native build whose
+/// cross counterpart it found by name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// The native node (index into the graph).
+    pub native: usize,
+    /// The cross variant's derivation of the same package and version.
+    pub cross_drv: String,
+    /// The attribute path it probably has: its package name.
+    pub attr_guess: String,
+    /// Its own estimated build time as the base would build it.
+    pub seconds: f64,
+}
+
+/// Suggest up to `n` candidates: the heaviest derivations the base builds
+/// natively (not cached, not `preferLocalBuild`, not in `exclude`) whose
+/// name, minus the cross host suffix nixpkgs adds (`linux-riscv64-unknown-
+/// linux-gnu-6.12.4` → `linux`, version `6.12.4`), matches a derivation of
+/// the cross variant (`cross`: name and `.drv` of each). Heaviest first;
+/// ties by name.
+pub fn suggestions(
+    g: &NativeGraph,
+    exclude: &[usize],
+    cross: &[(String, String)],
+    n: usize,
+    host: &HostView,
+    model: &CostModel,
+    history: &dyn History,
+) -> Vec<Suggestion> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut by_name: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    for (name, drv) in cross {
+        let (pname, version) = parse_drv_name(name);
+        by_name
+            .entry((strip_host_suffix(pname), version))
+            .or_insert(drv.as_str());
+    }
+    let base = simulate(g, &[], &[]);
+    let mut out: Vec<Suggestion> = base
+        .native_builds
+        .iter()
+        .filter(|i| !exclude.contains(i))
+        .filter_map(|&i| {
+            let b = &g.nodes[i].build;
+            if b.prefer_local_build {
+                return None;
+            }
+            let (pname, version) = parse_drv_name(&b.name);
+            let cross_drv = by_name.get(&(pname, version))?;
+            let one = VariantWork {
+                builds: vec![BuildNode {
+                    deps: Vec::new(),
+                    ..b.clone()
+                }],
+                ..VariantWork::default()
+            };
+            let e = estimate("native", &one, host, model, history);
+            Some(Suggestion {
+                native: i,
+                cross_drv: (*cross_drv).to_owned(),
+                attr_guess: pname.to_owned(),
+                seconds: e.total_work_seconds,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.seconds.total_cmp(&a.seconds).then_with(|| {
+            g.nodes[a.native]
+                .build
+                .name
+                .cmp(&g.nodes[b.native].build.name)
+        })
+    });
+    out.truncate(n);
+    out
 }
 
 /// Two wall times closer than this are the same to the decision: 30 s, or
@@ -593,20 +672,16 @@ fn row(
         (NativeCost::Fetched, _) if !c.named => "suggested, but cached natively".to_string(),
         (_, _) if !c.named => match delta {
             Some(d) if d < 0.0 => format!(
-                "suggested: swapping it alone saves {} ({} rebuilt dependent{}); name it with --swap {}",
+                "suggested: swapping it alone saves {} ({} rebuilt dependent{})",
                 crate::format::duration(-d),
                 rebuilt,
                 if rebuilt == 1 { "" } else { "s" },
-                c.attr
             ),
             Some(d) => format!(
                 "suggested, but keeping it native is cheaper by {}",
                 crate::format::duration(d.max(0.0))
             ),
-            None => format!(
-                "suggested: the swap alone does not make the build possible; name it with --swap {} to try it with the others",
-                c.attr
-            ),
+            None => "suggested: the swap alone does not make the build possible".to_string(),
         },
         (NativeCost::Fetched, false) => "cached natively: nothing to save".to_string(),
         (NativeCost::Impossible { .. }, true) => {

@@ -560,6 +560,54 @@ impl HybridFixture {
     }
 }
 
+/// The key of the fixture's hybrid spec in its flake ([`HybridFixture::write_flake`]).
+pub const SPEC_KEY: &str = "board";
+
+impl HybridFixture {
+    /// Write a flake in `<dir>/flake` that exposes the fixture the way
+    /// cupcross' flake exposes a board: a hybrid spec at
+    /// `legacyPackages.x86_64-linux.hybridSpecs.board` (docs/hybrid.md) with
+    /// the kernel as its default candidate, and `swaps` (and `built`) from
+    /// the flake's own `nix/hybrid.json` when it exists. The derivations are
+    /// the same as the expression's (nothing in them depends on where the
+    /// file is). Returns the flake's directory.
+    pub fn write_flake(&self) -> io::Result<PathBuf> {
+        let flake = self.dir.join("flake");
+        std::fs::create_dir_all(flake.join("nix"))?;
+        std::fs::copy(&self.expr, flake.join("hybrid.nix"))?;
+        std::fs::copy(
+            self.dir.join("swap-overlay.nix"),
+            flake.join("swap-overlay.nix"),
+        )?;
+        let (kernel, _) = self.kernel_attrs();
+        let text = format!(
+            r#"{{
+  outputs =
+    {{ self }}:
+    let
+      f = import ./hybrid.nix;
+      file = ./nix/hybrid.json;
+      entries = if builtins.pathExists file then (builtins.fromJSON (builtins.readFile file)).entries else {{ }};
+      swaps = entries.{SPEC_KEY}.swaps or [ ];
+    in
+    {{
+      legacyPackages.{CROSS_SYSTEM}.hybridSpecs.{SPEC_KEY} = {{
+        system = "{NATIVE_SYSTEM}";
+        inherit (f) native cross base allCross hybrid;
+        inherit swaps;
+        candidates = [ {kernel} ];
+        built = f.hybrid swaps;
+      }};
+    }};
+}}
+"#,
+            kernel = nix_string(kernel)
+        );
+        std::fs::write(flake.join("flake.nix"), text)?;
+        Ok(flake)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

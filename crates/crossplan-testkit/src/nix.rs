@@ -190,8 +190,3 @@ pub fn fresh_xdg() -> io::Result<tempfile::TempDir> {
 pub fn store_dir() -> PathBuf {
     PathBuf::from("/nix/store")
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}

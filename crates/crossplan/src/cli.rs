@@ -36,6 +36,10 @@ pub enum Command {
     /// For each target, compare its variants (cross, emulated, purego) and choose.
     #[command(after_help = crate::exit::HELP)]
     Plan(PlanArgs),
+    /// Per derivation: keep what the native cache holds, cross-build the
+    /// expensive rest (the kernel first); verified against the instantiated hybrid.
+    #[command(after_help = crate::exit::HELP)]
+    Hybrid(HybridArgs),
     /// Plan, then `nix build` the chosen variant with live progress.
     #[command(after_help = crate::exit::HELP)]
     Build(BuildArgs),
@@ -188,6 +192,9 @@ pub struct PlanArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub common: PlanCommon,
+    /// Let purego (CGO_ENABLED=0, pure-Go fallbacks) compete on time.
+    #[arg(long)]
+    pub allow_purego: bool,
     /// Print every number as JSON instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -209,15 +216,12 @@ pub struct PlanArgs {
     pub variants: Vec<VariantSpec>,
 }
 
-/// Options `plan` and `build` share.
+/// Options `plan`, `build` and `hybrid` share.
 #[derive(Debug, Clone, Args)]
 pub struct PlanCommon {
     /// The flake whose `lib.targets` and `cup-<target>-<variant>` packages are planned.
     #[arg(long, value_name = "REF", default_value = ".")]
     pub flake: String,
-    /// Let purego (CGO_ENABLED=0, pure-Go fallbacks) compete on time.
-    #[arg(long)]
-    pub allow_purego: bool,
     /// Cost model config (TOML, or JSON for *.json); default:
     /// $XDG_CONFIG_HOME/crossplan/config.toml when it exists.
     #[arg(long, value_name = "FILE")]
@@ -233,13 +237,56 @@ pub struct PlanCommon {
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Targets to build (names in the flake's `lib.targets`).
-    #[arg(required = true, value_name = "TARGET")]
+    #[arg(required_unless_present = "hybrid", value_name = "TARGET")]
     pub targets: Vec<String>,
+    /// Build the hybrid of a board configuration or target instead (its
+    /// spec's `built`: the swaps nix/hybrid.json records; see `crossplan hybrid`).
+    #[arg(long, value_name = "CONFIG_OR_TARGET", conflicts_with = "targets")]
+    pub hybrid: Option<String>,
     #[command(flatten)]
     pub common: PlanCommon,
+    /// Let purego (CGO_ENABLED=0, pure-Go fallbacks) compete on time.
+    #[arg(long, conflicts_with = "hybrid")]
+    pub allow_purego: bool,
     /// Plan and print the exact `nix build` command, but do not run it.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Arguments of `crossplan hybrid`.
+#[derive(Debug, Args)]
+#[command(after_long_help = COST_MODEL_HELP)]
+pub struct HybridArgs {
+    /// A board configuration or target the flake has a hybrid spec for
+    /// (`legacyPackages.<system>.hybridSpecs.<key>`: visionfive2,
+    /// raspberrypi4, riscv64, …), or an installable naming a spec (`path#attr`).
+    #[arg(value_name = "CONFIG_OR_TARGET")]
+    pub key: String,
+    /// An attribute path of the native package set to consider swapping for
+    /// its cross-built counterpart (repeatable), besides the hybrid file's
+    /// swaps and the spec's defaults (a board's kernel).
+    #[arg(long = "swap", value_name = "ATTR")]
+    pub swaps: Vec<String>,
+    /// Print every number as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Record the chosen swaps in the hybrid file (atomically; other entries
+    /// are kept; an unchanged file is not touched).
+    #[arg(long)]
+    pub write: bool,
+    /// The hybrid file to update; default: `nix/hybrid.json` of a local flake.
+    #[arg(long, value_name = "FILE")]
+    pub hybrid_file: Option<PathBuf>,
+    /// Also run Nix's dry run of the hybrid and compare it with crossplan's.
+    #[arg(long)]
+    pub check: bool,
+    /// How many more candidates to suggest: the heaviest native builds
+    /// with a cross counterpart of the same name (0: none). Suggestions are
+    /// costed, never swapped until named with --swap.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub suggest: usize,
+    #[command(flatten)]
+    pub common: PlanCommon,
 }
 
 /// Arguments of `crossplan calibrate`.

@@ -76,6 +76,32 @@ pub fn problems(missing: &Missing, top: usize) -> String {
     s
 }
 
+/// Rows as aligned columns (two spaces apart, trailing blanks cut); the
+/// columns whose index is in `right` are right-aligned.
+pub fn columns(rows: &[Vec<String>], right: &[usize]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; n];
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, (c, &w)) in r.iter().zip(&widths).enumerate() {
+            if right.contains(&i) {
+                let _ = write!(line, "{c:>w$}  ");
+            } else {
+                let _ = write!(line, "{c:<w$}  ");
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +123,14 @@ mod tests {
         let s = problems(&m, 2);
         assert!(s.contains("get 4 paths"), "{s}");
         assert!(s.contains("  … and 2 more\n"), "{s}");
+    }
+
+    #[test]
+    fn columns_align_and_cut_trailing_blanks() {
+        let rows = vec![
+            vec!["A".to_string(), "NUM".into(), "".into()],
+            vec!["long".to_string(), "7".into(), "".into()],
+        ];
+        assert_eq!(super::columns(&rows, &[1]), "A     NUM\nlong    7\n");
     }
 }

@@ -8,6 +8,7 @@ pub mod calibrate;
 pub mod completions;
 pub mod doctor;
 pub mod explain;
+pub mod hybrid;
 pub mod plan;
 pub mod status;
 
@@ -17,6 +18,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Status(args) => status::run(args, &cli.global).await,
         Command::Plan(args) => plan::run(args, &cli.global).await,
+        Command::Hybrid(args) => hybrid::run(args, &cli.global).await,
         Command::Build(args) => build::run(args, &cli.global).await,
         Command::Calibrate(args) => calibrate::run(args, &cli.global).await,
         Command::Doctor(args) => doctor::run(args, &cli.global).await,

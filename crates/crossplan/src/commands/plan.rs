@@ -47,7 +47,7 @@ struct VariantJson<'a> {
 
 pub async fn run(args: PlanArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     let options = PlanOptions {
-        allow_purego: args.common.allow_purego,
+        allow_purego: args.allow_purego,
     };
     let sets: Vec<(String, Vec<VariantSpec>)> = if args.variants.is_empty() {
         let flake = args.common.flake.clone();

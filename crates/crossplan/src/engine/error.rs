@@ -41,6 +41,48 @@ pub enum EngineError {
     /// The target table given to `doctor` cannot be used.
     #[error("cannot use the target table {path}: {reason}")]
     TargetsFile { path: PathBuf, reason: String },
+    /// `nix eval` of a hybrid spec failed.
+    #[error("`nix eval --json {installable}` failed: {stderr}")]
+    SpecEval { installable: String, stderr: String },
+    /// A hybrid spec evaluated to something else than crossplan expects.
+    #[error("{installable} is not a hybrid spec crossplan understands: {reason}")]
+    SpecJson { installable: String, reason: String },
+    /// `--swap` that is not an attribute path.
+    #[error(
+        "--swap `{attr}` is not an attribute path (dot-separated names such as linuxPackages.kernel)"
+    )]
+    BadSwap { attr: String },
+    /// A candidate that one of the spec's sets does not have.
+    #[error("cannot swap `{attr}` in {key}: the {side} set has no derivation at `{attr}`")]
+    SwapNotFound {
+        attr: String,
+        key: String,
+        side: &'static str,
+    },
+    /// A candidate whose native derivation the base does not use.
+    #[error(
+        "cannot swap `{attr}` in {key}: its native derivation {drv} is not in the closure of the base {base}, so swapping it changes nothing"
+    )]
+    SwapNotInClosure {
+        attr: String,
+        key: String,
+        drv: String,
+        base: String,
+    },
+    /// The instantiated hybrid does not build what the plan predicted.
+    #[error("the hybrid of {key} ({drv}) does not build what the plan predicted:\n  {}", differences.join("\n  "))]
+    Verification {
+        key: String,
+        drv: String,
+        differences: Vec<String>,
+    },
+    /// Nix's dry run of the hybrid disagrees with crossplan's.
+    #[error("Nix's dry run of the hybrid of {key} ({drv}) disagrees with crossplan's answer:\n  {}", differences.join("\n  "))]
+    CheckFailed {
+        key: String,
+        drv: String,
+        differences: Vec<String>,
+    },
     /// A derivation has no output of that name.
     #[error("{drv} has no output `{output}`; its outputs: {known}")]
     NoSuchOutput {
@@ -75,6 +117,13 @@ impl EngineError {
             Self::NoGo => "install Go (it is in the cup dev shell), or pass --workload SYSTEM=BINARY for every system and this host".into(),
             Self::Miscomputed { .. } => "the emulator miscomputes: try another QEMU version".into(),
             Self::TargetsFile { .. } => "pass --targets-file with the project's nix/targets.json, or name the systems to check (e.g. `crossplan doctor riscv64-linux`)".into(),
+            Self::SpecEval { .. } => "name a board configuration or target the flake has a hybrid spec for (legacyPackages.<system>.hybridSpecs; `nix eval .#legacyPackages.x86_64-linux.hybridSpecs --apply builtins.attrNames` lists them), or pass --flake".into(),
+            Self::SpecJson { .. } => "a hybrid spec needs system, base, native, cross and hybrid (docs/hybrid.md, \"The hybrid spec\")".into(),
+            Self::BadSwap { .. } => "write e.g. --swap linuxPackages.kernel".into(),
+            Self::SwapNotFound { .. } => "check the attribute path with `nix eval` (e.g. `nix eval .#legacyPackages.x86_64-linux.hybridSpecs.<key>.native.<attr>.name`), and drop it from --swap or the hybrid file".into(),
+            Self::SwapNotInClosure { .. } => "swap an attribute the configuration actually uses (its kernel is linuxPackages.kernel), or drop it".into(),
+            Self::Verification { .. } => "this is a bug in crossplan's prediction or in the spec's `hybrid` function: please report it with `crossplan hybrid --json` output".into(),
+            Self::CheckFailed { .. } => "crossplan's walk and Nix disagree: run `crossplan status` and `nix-store --realise --dry-run` on the .drv to compare, and report it".into(),
             Self::NoSuchOutput { drv, .. } => format!(
                 "name one of its outputs (e.g. {drv}^out), or leave `^…` out for all of them"
             ),
@@ -85,7 +134,7 @@ impl EngineError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Self::DuplicateVariant { .. } | Self::WorkloadSpec { .. }
+            Self::DuplicateVariant { .. } | Self::WorkloadSpec { .. } | Self::BadSwap { .. }
         )
     }
 }

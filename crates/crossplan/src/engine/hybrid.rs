@@ -14,18 +14,29 @@
 //! prediction for a swap set must be what Nix's dry run of the instantiated
 //! hybrid builds.
 
-// The `hybrid` command is not wired yet (issue 11): until it is, only the
-// tests call this.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use crossplan_missing::{ClosureStatus, Missing};
-use crossplan_plan::BuildNode;
-use crossplan_plan::hybrid::{CrossWork, Fetch, NativeGraph, NativeNode};
+use anyhow::Context as _;
+use crossplan_missing::cache::CacheLookups;
+use crossplan_missing::{ClosureStatus, Missing, Progress, closure_status};
+use crossplan_plan::hybrid::{
+    Candidate, CrossWork, Fetch, HybridPlan, NativeGraph, NativeNode, plan, suggestions,
+};
+use crossplan_plan::hybrid_file::is_attr_path;
+use crossplan_plan::{BuildNode, estimate};
+use crossplan_store::dryrun::{self, Answer, DryRun};
 use crossplan_store::store::LocalStore;
+use serde::Serialize;
 
-use super::plan::build_node;
+use super::EngineError;
+use super::cancel::GroupChild;
+use super::hybrid_spec::{
+    EvaluatedSpec, HybridEval, by_attr, entry_name, eval_json, hybrid_apply, known_keys,
+    spec_apply, spec_installable,
+};
+use super::plan::{Planner, build_node, work_from_missing};
+use super::progress::ProgressLine;
 
 /// The native graph of a closure's status: every derivation with its name,
 /// system, features, `preferLocalBuild`, inputs, whether the caches (or the
@@ -128,6 +139,384 @@ pub fn differences(
         }
     }
     out
+}
+
+/// What `crossplan hybrid` (and `build --hybrid`) was asked.
+#[derive(Debug, Clone)]
+pub struct HybridRequest {
+    pub flake: String,
+    /// A key of the flake's `hybridSpecs`, or an installable naming a spec.
+    pub key: String,
+    /// `--swap`, in order.
+    pub swaps: Vec<String>,
+    /// How many candidates to suggest.
+    pub suggest: usize,
+    /// Also ask Nix's dry run of the hybrid (the `nix` options to use).
+    pub check: Option<Vec<(&'static str, String)>>,
+    /// Draw progress lines.
+    pub progress: bool,
+}
+
+/// Where a candidate came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// `--swap`.
+    Swap,
+    /// The hybrid file's entry for the key.
+    HybridFile,
+    /// The spec's default candidates (a board's kernel).
+    Default,
+    /// Suggested by crossplan.
+    Suggested,
+}
+
+/// A candidate with its derivations, as the command shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateSource {
+    pub attr: String,
+    pub origin: Origin,
+    pub native_drv: String,
+    pub cross_drv: String,
+    /// For a suggestion: whether `attr` (its package name) is the
+    /// attribute of that derivation in the native set. Named ones: true.
+    pub attr_checked: bool,
+}
+
+/// Nix's dry run of the hybrid, compared with crossplan's walk of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOutcome {
+    pub nix_builds: usize,
+    pub nix_fetches: usize,
+    pub nix_download: String,
+    pub differences: Vec<String>,
+}
+
+/// The whole answer of `crossplan hybrid`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HybridOutcome {
+    pub key: String,
+    /// The hybrid file entry name of the key.
+    pub entry: String,
+    pub installable: String,
+    pub spec: EvaluatedSpec,
+    pub candidates: Vec<CandidateSource>,
+    pub plan: HybridPlan,
+    /// The instantiated hybrid of the chosen swaps.
+    pub hybrid_drv: String,
+    /// What crossplan's walk of `hybrid_drv` builds: native (by name and
+    /// count) and cross.
+    pub hybrid_builds: usize,
+    /// Verification: how the walk of the hybrid differs from the
+    /// prediction (empty: it matches).
+    pub verification: Vec<String>,
+    pub check: Option<CheckOutcome>,
+    /// Lookups that failed for good, over every walk.
+    pub lookup_errors: usize,
+}
+
+/// Add `attr` to `named` unless it is there already.
+fn push_named(named: &mut Vec<(String, Origin)>, attr: &str, origin: Origin) {
+    if !named.iter().any(|(a, _)| a == attr) {
+        named.push((attr.to_owned(), origin));
+    }
+}
+
+/// Evaluate the spec of `req.key`; an unknown key lists the known ones.
+async fn evaluate_spec(
+    req: &HybridRequest,
+    system: &str,
+) -> anyhow::Result<(String, EvaluatedSpec)> {
+    let installable = spec_installable(&req.flake, system, &req.key);
+    let apply = spec_apply(&req.swaps);
+    let inst = installable.clone();
+    let evaluated = tokio::task::spawn_blocking(move || eval_json::<EvaluatedSpec>(&inst, &apply))
+        .await
+        .context("nix eval thread")?;
+    match evaluated {
+        Ok(spec) => Ok((installable, spec)),
+        Err(err) if !req.key.contains('#') => {
+            let (flake, sys) = (req.flake.clone(), system.to_owned());
+            let known = tokio::task::spawn_blocking(move || known_keys(&flake, &sys))
+                .await
+                .unwrap_or_default();
+            if !known.is_empty() && !known.contains(&req.key) {
+                Err(anyhow::Error::new(err).context(format!(
+                    "{} has no hybrid spec `{}`; it has: {}",
+                    req.flake,
+                    req.key,
+                    known.join(", ")
+                )))
+            } else {
+                Err(err.into())
+            }
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `crossplan hybrid`: evaluate the spec, walk the base, each candidate's
+/// cross closure and the all-cross variant, decide the swaps, then
+/// instantiate the hybrid and check it builds what was predicted.
+pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<HybridOutcome> {
+    if let Some(bad) = req.swaps.iter().find(|s| !is_attr_path(s)) {
+        return Err(EngineError::BadSwap { attr: bad.clone() }.into());
+    }
+    let engine = &planner.engine;
+    let store = &engine.store;
+    let (installable, spec) = evaluate_spec(req, &planner.host.system).await?;
+    tracing::info!(%installable, base = %spec.base, "evaluated the hybrid spec");
+    let entry = entry_name(&req.key).to_owned();
+
+    let mut named: Vec<(String, Origin)> = Vec::new();
+    for s in &req.swaps {
+        push_named(&mut named, s, Origin::Swap);
+    }
+    for s in &spec.swaps {
+        push_named(&mut named, s, Origin::HybridFile);
+    }
+    for s in &spec.candidates {
+        push_named(&mut named, s, Origin::Default);
+    }
+    let resolved = by_attr(&spec);
+
+    // The base's closure, each derivation with its own status.
+    let base_path = store.parse_path(&spec.base)?;
+    let lookups = CacheLookups(&engine.substituters);
+    let status = closure_status(store, &[base_path], &lookups, &engine.options)
+        .await
+        .with_context(|| format!("the status of every derivation of {}", spec.base))?;
+    let mut lookup_errors = status.errors.len();
+    let graph = native_graph(&status, store);
+    let index: BTreeMap<&str, usize> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.drv.as_str(), i))
+        .collect();
+
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut sources: Vec<CandidateSource> = Vec::new();
+    for (attr, origin) in &named {
+        let r = resolved.get(attr.as_str());
+        let side_missing = |side| EngineError::SwapNotFound {
+            attr: attr.clone(),
+            key: req.key.clone(),
+            side,
+        };
+        let native_drv = r
+            .and_then(|r| r.native.clone())
+            .ok_or_else(|| side_missing("native"))?;
+        let cross_drv = r
+            .and_then(|r| r.cross.clone())
+            .ok_or_else(|| side_missing("cross"))?;
+        let Some(&native) = index.get(native_drv.as_str()) else {
+            return Err(EngineError::SwapNotInClosure {
+                attr: attr.clone(),
+                key: req.key.clone(),
+                drv: native_drv,
+                base: spec.base.clone(),
+            }
+            .into());
+        };
+        let m = walk(
+            planner,
+            &cross_drv,
+            &format!("{attr} (cross)"),
+            req.progress,
+        )
+        .await?;
+        lookup_errors += m.errors.len();
+        candidates.push(Candidate {
+            attr: attr.clone(),
+            native,
+            cross: cross_work(&m, &cross_drv),
+            named: true,
+        });
+        sources.push(CandidateSource {
+            attr: attr.clone(),
+            origin: *origin,
+            native_drv,
+            cross_drv,
+            attr_checked: true,
+        });
+    }
+
+    // All cross: its estimate for the totals, its closure's names for the
+    // suggestions.
+    let mut cross_names: Vec<(String, String)> = Vec::new();
+    let all_cross = match &spec.all_cross {
+        Some(drv) => {
+            let m = walk(planner, drv, "all cross", req.progress).await?;
+            lookup_errors += m.errors.len();
+            let path = store.parse_path(drv)?;
+            let closure = store.load_closure(&[path])?;
+            cross_names = closure
+                .drvs
+                .iter()
+                .map(|(p, info)| (info.name.clone(), store.render(p)))
+                .collect();
+            cross_names.sort();
+            Some(estimate(
+                "cross",
+                &work_from_missing(&m),
+                &planner.host,
+                &planner.model,
+                &planner.history,
+            ))
+        }
+        None => None,
+    };
+    let exclude: Vec<usize> = candidates.iter().map(|c| c.native).collect();
+    let suggested = suggestions(
+        &graph,
+        &exclude,
+        &cross_names,
+        req.suggest,
+        &planner.host,
+        &planner.model,
+        &planner.history,
+    );
+    for s in &suggested {
+        let m = walk(
+            planner,
+            &s.cross_drv,
+            &format!("{} (cross)", s.attr_guess),
+            req.progress,
+        )
+        .await?;
+        lookup_errors += m.errors.len();
+        candidates.push(Candidate {
+            attr: s.attr_guess.clone(),
+            native: s.native,
+            cross: cross_work(&m, &s.cross_drv),
+            named: false,
+        });
+        sources.push(CandidateSource {
+            attr: s.attr_guess.clone(),
+            origin: Origin::Suggested,
+            native_drv: graph.nodes[s.native].drv.clone(),
+            cross_drv: s.cross_drv.clone(),
+            attr_checked: false,
+        });
+    }
+
+    let plan = plan(
+        &graph,
+        &candidates,
+        all_cross,
+        &planner.host,
+        &planner.model,
+        &planner.history,
+    );
+
+    // Instantiate the hybrid of the chosen swaps (and check the guessed
+    // attributes of the suggestions), then walk it.
+    let guesses: Vec<String> = suggested.iter().map(|s| s.attr_guess.clone()).collect();
+    let apply = hybrid_apply(&plan.swaps, &guesses);
+    let inst = installable.clone();
+    let evaluated: HybridEval =
+        tokio::task::spawn_blocking(move || eval_json::<HybridEval>(&inst, &apply))
+            .await
+            .context("nix eval thread")??;
+    for (s, got) in sources
+        .iter_mut()
+        .filter(|s| s.origin == Origin::Suggested)
+        .zip(&evaluated.guesses)
+    {
+        s.attr_checked = got.as_deref() == Some(s.native_drv.as_str());
+    }
+    let hybrid_drv = evaluated.hybrid;
+    if plan.swaps.is_empty() && hybrid_drv != spec.base {
+        return Err(EngineError::Verification {
+            key: req.key.clone(),
+            drv: hybrid_drv,
+            differences: vec![format!(
+                "the spec's `hybrid [ ]` is not its base {}",
+                spec.base
+            )],
+        }
+        .into());
+    }
+    let built = walk(planner, &hybrid_drv, "hybrid", req.progress).await?;
+    lookup_errors += built.errors.len();
+    let verification = differences(&plan.predicted_native, &plan.predicted_cross, &built);
+
+    let check = match &req.check {
+        Some(options) => {
+            let (drv, options) = (hybrid_drv.clone(), options.clone());
+            let dry = tokio::task::spawn_blocking(move || nix_dry_run(&drv, &options))
+                .await
+                .context("nix-store thread")??;
+            let ours = Answer {
+                build: built.build.keys().cloned().collect(),
+                fetch: built.fetch.keys().cloned().collect(),
+                unknown: built.unknown.clone(),
+                download_bytes: built.download_bytes,
+                nar_bytes: built.nar_bytes,
+            };
+            Some(CheckOutcome {
+                nix_builds: dry.build.len(),
+                nix_fetches: dry.fetch.len(),
+                differences: dryrun::differences(&dry, &ours),
+                nix_download: dry.download,
+            })
+        }
+        None => None,
+    };
+
+    Ok(HybridOutcome {
+        key: req.key.clone(),
+        entry,
+        installable,
+        spec,
+        candidates: sources,
+        hybrid_builds: built.build.len(),
+        plan,
+        hybrid_drv,
+        verification,
+        check,
+        lookup_errors,
+    })
+}
+
+/// The walk of one `.drv` (all outputs), with a progress line.
+async fn walk(planner: &Planner, drv: &str, what: &str, progress: bool) -> anyhow::Result<Missing> {
+    let p = Arc::new(Progress::default());
+    let line = ProgressLine::start(p.clone(), progress, what);
+    let m = planner.engine.missing(&[drv.to_owned()], &p).await;
+    line.finish();
+    m.with_context(|| format!("computing what {drv} needs ({what})"))
+}
+
+/// `nix-store --realise --dry-run DRV` with the plan's cache options.
+fn nix_dry_run(drv: &str, options: &[(&'static str, String)]) -> anyhow::Result<DryRun> {
+    let mut cmd = std::process::Command::new("nix-store");
+    cmd.args(["--realise", "--dry-run"]);
+    for (name, value) in options {
+        cmd.args(["--option", name, value]);
+    }
+    cmd.arg(drv);
+    let out =
+        GroupChild::output(&mut cmd).map_err(|source| crossplan_store::StoreError::NixMissing {
+            command: format!("nix-store --realise --dry-run {drv}"),
+            source,
+        })?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        anyhow::bail!(
+            "`nix-store --realise --dry-run {drv}` failed ({}): {}",
+            out.status,
+            stderr.trim()
+        );
+    }
+    Ok(dryrun::parse(&stderr)?)
+}
+
+/// The installable `crossplan build --hybrid KEY` builds: the spec's
+/// `built` (its hybrid with the hybrid file's swaps).
+pub fn built_installable(flake: &str, system: &str, key: &str) -> String {
+    format!("{}.built", spec_installable(flake, system, key))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod build;
 pub mod cancel;
 pub mod error;
 pub mod hybrid;
+pub mod hybrid_spec;
 pub mod plan;
 pub mod progress;
 pub mod targets;

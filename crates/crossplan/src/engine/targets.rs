@@ -109,12 +109,18 @@ pub fn variant_set(
 
 /// The default strategy file: `<flake dir>/nix/strategy.json` for a local flake.
 pub fn default_strategy_file(flake: &str) -> PathBuf {
+    default_flake_file(flake, "strategy.json")
+}
+
+/// `<flake dir>/nix/<name>` for a local flake (`.`, `path:/x`, `/x?dir=…`),
+/// else `nix/<name>` of the current directory.
+pub fn default_flake_file(flake: &str, name: &str) -> PathBuf {
     let local = flake.strip_prefix("path:").unwrap_or(flake);
     let local = local.split(['?', '#']).next().unwrap_or(local);
     if local.contains(':') {
-        PathBuf::from("nix/strategy.json")
+        Path::new("nix").join(name)
     } else {
-        Path::new(local).join("nix").join("strategy.json")
+        Path::new(local).join("nix").join(name)
     }
 }
 

@@ -10,6 +10,7 @@ mod cli_errors;
 mod completions;
 mod doctor;
 mod faults;
+mod hybrid;
 mod issue9;
 mod oracle;
 mod plan;
