@@ -356,13 +356,83 @@ fn greedy_above_the_exact_limit_gives_the_same_answer_here() {
     let g = board();
     let h = host(&[RV], vec![]);
     let mut c = candidates(true);
-    // 13 candidates: ten copies of app1's swap under other names
-    for i in 0..10 {
+    // 13 named candidates: the kernel, libfoo, and eleven copies of app1's
+    // swap under other names (only named candidates are decided on)
+    for i in 0..11 {
         let mut extra = c[1].clone();
         extra.attr = format!("app1-alias{i}");
+        extra.named = true;
         c.push(extra);
     }
     let p = plan_on(&g, &c, &h);
     assert_eq!(p.method, "greedy");
     assert_eq!(p.swaps, ["linuxPackages.kernel"]);
+}
+
+/// A suggested (unnamed) candidate that would save time is costed, with a
+/// row that says so, but never swapped: only named ones are decided on.
+#[test]
+fn a_suggested_candidate_is_costed_but_not_swapped() {
+    let g = board();
+    let mut c = candidates(false);
+    c[0].named = false; // the kernel, only suggested
+    let p = plan_on(&g, &c, &host(&[RV], vec![]));
+    assert!(p.swaps.is_empty(), "{:#?}", p.rows);
+    let k = &p.rows[0];
+    assert!(!k.swap);
+    assert!(k.delta_seconds.is_some_and(|d| d < 0.0), "{k:?}");
+    assert!(
+        k.reason.starts_with("suggested: swapping it alone saves"),
+        "{}",
+        k.reason
+    );
+    // named, the same kernel is swapped
+    c[0].named = true;
+    assert_eq!(
+        plan_on(&g, &c, &host(&[RV], vec![])).swaps,
+        ["linuxPackages.kernel"]
+    );
+}
+
+/// Suggestions: the heaviest native builds with a cross counterpart of the
+/// same package and version (the cross host suffix left out); cached,
+/// preferLocalBuild, excluded and unmatched derivations are not suggested.
+#[test]
+fn suggestions_match_cross_names_heaviest_first() {
+    use crossplan_plan::hybrid::suggestions;
+    let g = board();
+    let cross: Vec<(String, String)> = [
+        "linux-riscv64-unknown-linux-gnu-6.12.4",
+        "initrd-linux-riscv64-unknown-linux-gnu-6.12.4",
+        "nixos-system-board-riscv64-unknown-linux-gnu-26.05",
+        "app1-riscv64-unknown-linux-gnu-1.0",
+        "linux-riscv64-unknown-linux-gnu-6.6.1",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), format!("/nix/store/x-{n}.drv")))
+    .collect();
+    let h = host(&[RV], vec![]);
+    let (m, hist) = (CostModel::default(), HistoryTable::default());
+    let s = suggestions(&g, &[], &cross, 5, &h, &m, &hist);
+    let got: Vec<(&str, &str)> = s
+        .iter()
+        .map(|s| (g.nodes[s.native].build.name.as_str(), s.attr_guess.as_str()))
+        .collect();
+    // kernel-modules has no cross counterpart; app1 is cached; the
+    // toplevel is preferLocalBuild
+    assert_eq!(
+        got,
+        [
+            ("linux-6.12.4", "linux"),
+            ("initrd-linux-6.12.4", "initrd-linux")
+        ]
+    );
+    assert_eq!(
+        s[0].cross_drv,
+        "/nix/store/x-linux-riscv64-unknown-linux-gnu-6.12.4.drv"
+    );
+    assert!(s[0].seconds > s[1].seconds);
+    let s = suggestions(&g, &[KERNEL], &cross, 5, &h, &m, &hist);
+    assert_eq!(s.len(), 1, "the kernel is excluded (named already)");
+    assert!(suggestions(&g, &[], &cross, 0, &h, &m, &hist).is_empty());
 }

@@ -24,7 +24,14 @@ fn completions_cover_every_command_and_option() {
         let (code, text) = crossplan(&["completions", shell]);
         assert_eq!(code, 0, "{shell}");
         assert!(text.contains(marker), "{shell}: no {marker:?}");
-        for word in ["status", "explain", "doctor", "strict-caches", "nix-conf"] {
+        for word in [
+            "status",
+            "explain",
+            "doctor",
+            "hybrid",
+            "strict-caches",
+            "nix-conf",
+        ] {
             assert!(text.contains(word), "{shell}: no {word}");
         }
     }
