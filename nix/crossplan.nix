@@ -28,6 +28,7 @@ let
       (fileset.maybeMissing ../.config)
       (fileset.maybeMissing ../deny.toml)
       ../nix/targets.json
+      ../nix/hybrid.json
     ]) (fileset.fileFilter (f: f.hasExt "md") root);
   };
 
