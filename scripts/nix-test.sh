@@ -244,6 +244,22 @@ for sys in x86_64-linux aarch64-linux; do
      n == builtins.filter (x: t.${x}.system != null && t.${x}.pkgsCross != null) (builtins.attrNames t)
      && builtins.elem "riscv64" n && !(builtins.elem "windows" n) && !(builtins.elem "darwin" n)'
 done
+for sys in x86_64-linux aarch64-linux; do
+  has_names "legacyPackages.$sys.hybridSpecs: the boards and the hybrid targets (crossplan hybrid's keys)" \
+    legacyPackages.$sys.hybridSpecs \
+    'let t = builtins.fromJSON (builtins.readFile '"$FLAKE"'/nix/targets.json);
+         b = builtins.attrNames (import '"$FLAKE"'/nix/lib { }).boards; in
+     n == builtins.sort builtins.lessThan (b ++ builtins.filter (x: t.${x}.system != null && t.${x}.pkgsCross != null) (builtins.attrNames t))
+     && builtins.elem "visionfive2" n && builtins.elem "raspberrypi4" n && builtins.elem "riscv64" n && !(builtins.elem "windows" n)'
+done
+# legacyPackages.*.hybridSpecs.<board>.native/cross.linuxPackages are the
+# configuration's boot.kernelPackages, which a board would change by setting
+# it (nix/hybrid-specs.nix): then its candidate is another attribute path.
+if grep -ln 'kernelPackages' nix/boards/*.nix >"$WORK/kp.out"; then
+  fail "nix/boards sets boot.kernelPackages ($(tr '\n' ' ' <"$WORK/kp.out")): nix/hybrid-specs.nix assumes pkgs.linuxPackages; adapt its candidates and swaps"
+else
+  pass "no board sets boot.kernelPackages (hybridSpecs' default candidate linuxPackages.kernel is the board's kernel)"
+fi
 has_names "nixosModules: default, binfmt, cup, builder, hybrid" nixosModules \
   'n == [ "binfmt" "builder" "cup" "default" "hybrid" ]'
 has_names "overlays: default and gcc" overlays 'builtins.elem "default" n && builtins.elem "gcc14" n'
