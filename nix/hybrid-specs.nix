@@ -26,7 +26,10 @@
 #               derivation the hybrid with that swap contains.
 #   hybrid      function: list of attribute paths -> the hybrid derivation
 #               with exactly those swaps (lib.swapOverlay; for a board
-#               through nixosModules.hybrid). `hybrid [ ]` is base.
+#               through nixosModules.hybrid). `hybrid [ ]` is base. A path
+#               that `native` or `cross` lacks throws, naming the spec, the
+#               path and the first missing prefix (the overlay alone would
+#               ignore a swap nothing uses).
 #   swaps       list of strings: the swaps of nix/hybrid.json's entry for
 #               <key>, [ ] when it has none.
 #   candidates  list of strings: what crossplan weighs by default:
@@ -74,7 +77,7 @@
   filterAttrs,
   emulatedSetOf,
   crossSetOf,
-  # set: swaps: the hybrid package set (nix/legacy-packages.nix)
+  # native: target: swaps: the hybrid package set (nix/legacy-packages.nix)
   hybridSetOf,
   ...
 }:
@@ -83,6 +86,62 @@ let
   cupPackage = ../cup/package.nix;
   cupOf = set: set.callPackage cupPackage { };
   systemOf = p: if builtins.isString p then p else p.system;
+
+  # `swaps`, once every path in it names an attribute of both sets; else a
+  # throw naming the spec, the path and the first missing prefix. The
+  # overlay alone would only fail when something uses the attribute, and a
+  # misspelt swap would give the base back.
+  checkSwaps =
+    key: native: cross: swaps:
+    let
+      inherit (builtins)
+        concatMap
+        concatStringsSep
+        filter
+        head
+        isAttrs
+        isList
+        isString
+        split
+        tail
+        ;
+      # The first prefix of `path` that `set` lacks, or null.
+      missingIn =
+        set: path:
+        let
+          go =
+            value: done: rest:
+            let
+              prefix = done ++ [ (head rest) ];
+            in
+            if rest == [ ] then
+              null
+            else if isAttrs value && value ? ${head rest} then
+              go value.${head rest} prefix (tail rest)
+            else
+              concatStringsSep "." prefix;
+        in
+        go set [ ] (filter isString (split "\\." path));
+      problems = concatMap (
+        path:
+        let
+          n = missingIn native path;
+          c = missingIn cross path;
+        in
+        if !isString path then
+          [ ]
+        else if n != null then
+          [ "\"${path}\": the native set has no attribute \"${n}\"" ]
+        else if c != null then
+          [ "\"${path}\": the cross set has no attribute \"${c}\"" ]
+        else
+          [ ]
+      ) (if isList swaps then swaps else [ ]);
+    in
+    if problems == [ ] then
+      swaps
+    else
+      throw "legacyPackages.${system}.hybridSpecs.${key}.hybrid: cannot swap ${concatStringsSep "; " problems} (see the spec's `native` and `cross`)";
 
   boardSpec =
     board:
@@ -126,37 +185,38 @@ let
               }
             ];
           };
+      spec = {
+        system = systemOf hostPlatform;
+        base = toplevel emulated;
+        allCross = toplevel crossConfig;
+        native = emulated.pkgs // {
+          linuxPackages = emulated.config.boot.kernelPackages;
+        };
+        cross = crossSet // {
+          linuxPackages = (hybridConfig [ "linuxPackages.kernel" ]).config.boot.kernelPackages;
+        };
+        hybrid = swaps: toplevel (hybridConfig (checkSwaps board spec.native spec.cross swaps));
+        swaps = hybridSwapsFor board;
+        candidates = [ "linuxPackages.kernel" ];
+      };
     in
-    {
-      system = systemOf hostPlatform;
-      base = toplevel emulated;
-      allCross = toplevel crossConfig;
-      native = emulated.pkgs // {
-        linuxPackages = emulated.config.boot.kernelPackages;
-      };
-      cross = crossSet // {
-        linuxPackages = (hybridConfig [ "linuxPackages.kernel" ]).config.boot.kernelPackages;
-      };
-      hybrid = swaps: toplevel (hybridConfig swaps);
-      swaps = hybridSwapsFor board;
-      candidates = [ "linuxPackages.kernel" ];
-    };
+    spec;
 
   targetSpec =
     name: t:
     let
-      native = emulatedSetOf t;
+      spec = {
+        inherit (t) system;
+        base = cupOf spec.native;
+        allCross = cupOf (crossSetOf pkgs t);
+        native = emulatedSetOf t;
+        cross = pkgs.pkgsCross.${t.pkgsCross};
+        hybrid = swaps: cupOf (hybridSetOf spec.native t (checkSwaps name spec.native spec.cross swaps));
+        swaps = hybridSwapsFor name;
+        candidates = [ ];
+      };
     in
-    {
-      inherit (t) system;
-      base = cupOf native;
-      allCross = cupOf (crossSetOf pkgs t);
-      inherit native;
-      cross = pkgs.pkgsCross.${t.pkgsCross};
-      hybrid = swaps: cupOf (hybridSetOf t swaps);
-      swaps = hybridSwapsFor name;
-      candidates = [ ];
-    };
+    spec;
 in
 builtins.mapAttrs (board: _: boardSpec board) boards
 // builtins.mapAttrs targetSpec (filterAttrs (_: t: t.system != null && t.pkgsCross != null) targets)

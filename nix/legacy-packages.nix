@@ -29,13 +29,13 @@ let
     pkgs
     targets
     ;
-  # The target's native set with `swaps` taken from this host's
-  # pkgsCross.<attr>. pkgs/top-level/stage.nix: `extend` re-imports nixpkgs
-  # with one more overlay (appendOverlays), the same as `import nixpkgs {
-  # overlays = …; }`.
+  # A target's native set (emulatedSetOf t) with `swaps` taken from this
+  # host's pkgsCross.<attr>. pkgs/top-level/stage.nix: `extend` re-imports
+  # nixpkgs with one more overlay (appendOverlays), the same as `import
+  # nixpkgs { overlays = …; }`.
   hybridSetOf =
-    t: swaps:
-    (emulatedSetOf t).extend (
+    native: t: swaps:
+    native.extend (
       cupLib.swapOverlay {
         cross = pkgs.pkgsCross.${t.pkgsCross};
         inherit swaps;
@@ -45,7 +45,7 @@ in
 {
   cross = crossSets;
   emulated = emulatedSets;
-  hybrid = builtins.mapAttrs (name: t: hybridSetOf t (cupLib.hybridSwapsFor name)) (
+  hybrid = builtins.mapAttrs (name: t: hybridSetOf (emulatedSetOf t) t (cupLib.hybridSwapsFor name)) (
     filterAttrs (_: t: t.system != null && t.pkgsCross != null) targets
   );
   hybridSpecs = import ./hybrid-specs.nix (ctx // { inherit hybridSetOf; });

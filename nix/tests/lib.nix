@@ -92,6 +92,8 @@ let
           ]
         else
           throw "packageSet.callPackage: only cup/package.nix, got ${toString file}";
+      # Only in native sets (hybridSpecs' check of the cross side).
+      ${if builtins.match "cross-.*" system == null then "nativeOnly" else null} = d "native-only" [ ];
       # A plain attribute set (no `extend`), two levels deep.
       tools = {
         a = d "tool-a" [ self.glibc ];
@@ -979,6 +981,31 @@ let
     };
   };
 
+  # hybridSpecs.<key>.hybrid with a swap one of the sets lacks.
+  specErrors = {
+    nativeLacks = {
+      value = (specs.riscv64.hybrid [ "nope.x" ]).drvPath;
+      mentions = [
+        "hybridSpecs.riscv64.hybrid"
+        "\"nope.x\": the native set has no attribute \"nope\""
+      ];
+    };
+    crossLacks = {
+      value = (specs.aarch64.hybrid [
+        "hello"
+        "nativeOnly"
+      ]).drvPath;
+      mentions = [
+        "hybridSpecs.aarch64.hybrid"
+        "\"nativeOnly\": the cross set has no attribute \"nativeOnly\""
+      ];
+    };
+    scopeMemberLacks = {
+      value = (specs.riscv64.hybrid [ "linuxPackages.nope" ]).drvPath;
+      mentions = [ "\"linuxPackages.nope\": the native set has no attribute \"linuxPackages.nope\"" ];
+    };
+  };
+
   # Bad sample hybrid files (nix/tests/hybrid/); `mentions`: besides the
   # file's name.
   hybridErrors = {
@@ -1024,7 +1051,7 @@ let
   );
 in
 {
-  inherit failures swapErrors hybridErrors;
+  inherit failures swapErrors hybridErrors specErrors;
   count = builtins.length (builtins.attrNames tests);
   names = builtins.attrNames tests;
 }
