@@ -200,9 +200,13 @@ let
       lib = lib // {
         inherit nixosSystem;
       };
-      legacyPackages = lib.genAttrs [ "x86_64-linux" "aarch64-linux" ] (
-        system: nativeSet system // { pkgsCross = crossSetsOn system; }
-      );
+      legacyPackages =
+        lib.genAttrs
+          [
+            "x86_64-linux"
+            "aarch64-linux"
+          ]
+          (system: nativeSet system // { pkgsCross = crossSetsOn system; });
     };
     self = {
       nixosModules = import ../../modules { inherit inputs; };
