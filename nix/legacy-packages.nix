@@ -6,6 +6,11 @@
 #                      lists for <t> taken from this host's pkgsCross.<attr>
 #                      (lib.swapOverlay; no entry = no swaps); targets with
 #                      both a native system and a pkgsCross attr
+#   hybridSpecs.<key>  what `crossplan hybrid <key>` evaluates, for every key
+#                      of nix/hybrid.json (boards and the hybrid targets):
+#                      { system; base; allCross; native; cross; hybrid;
+#                      swaps; candidates; } — the interface is documented in
+#                      nix/hybrid-specs.nix
 #   gcc<N>.cross.<t>   the same cross sets from a separate nixpkgs whose cross
 #                      compiler is gcc N (overlays/gcc.nix); the global set keeps
 #                      its default gcc and its cache hits. Targets whose
@@ -24,22 +29,25 @@ let
     pkgs
     targets
     ;
-  # pkgs/top-level/stage.nix: `extend` re-imports nixpkgs with one more
-  # overlay (appendOverlays), the same as `import nixpkgs { overlays = …; }`.
+  # A target's native set (emulatedSetOf t) with `swaps` taken from this
+  # host's pkgsCross.<attr>. pkgs/top-level/stage.nix: `extend` re-imports
+  # nixpkgs with one more overlay (appendOverlays), the same as `import
+  # nixpkgs { overlays = …; }`.
   hybridSetOf =
-    name: t:
-    (emulatedSetOf t).extend (
+    native: t: swaps:
+    native.extend (
       cupLib.swapOverlay {
         cross = pkgs.pkgsCross.${t.pkgsCross};
-        swaps = cupLib.hybridSwapsFor name;
+        inherit swaps;
       }
     );
 in
 {
   cross = crossSets;
   emulated = emulatedSets;
-  hybrid = builtins.mapAttrs hybridSetOf (
+  hybrid = builtins.mapAttrs (name: t: hybridSetOf (emulatedSetOf t) t (cupLib.hybridSwapsFor name)) (
     filterAttrs (_: t: t.system != null && t.pkgsCross != null) targets
   );
+  hybridSpecs = import ./hybrid-specs.nix (ctx // { inherit hybridSetOf; });
 }
 // gccVariants.legacyPackages

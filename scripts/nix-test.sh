@@ -6,14 +6,17 @@
 #   - `nix eval .#lib.targets` works offline and is nix/targets.json
 #   - each bad strategy.json throws, naming the file and the target
 #   - nix/hybrid.json reads (lib.hybrid); each bad hybrid file throws,
-#     naming the file and the entry; swapOverlay's errors name the path
+#     naming the file and the entry; swapOverlay's errors name the path, and
+#     so do hybridSpecs.<key>.hybrid's
 #   - flake.lock holds exactly the pinned nodes, and Nix accepts it
 #   - output names: variants that cannot exist are absent; modules, overlays,
 #     boards are there
 #   - nix/targets.json is the only copy of the target table
-#   - every NixOS module under nixpkgs' own lib.evalModules, and the gcc
-#     variants against lib.systems (nix/tests/{modules,systems}-eval.nix;
-#     need NIXPKGS_LIB=<nixpkgs.lib>/lib, skipped without it)
+#   - every NixOS module under nixpkgs' own lib.evalModules, the gcc
+#     variants against lib.systems, and legacyPackages.*.hybridSpecs (what
+#     crossplan hybrid evaluates) over the flake's board configurations
+#     (nix/tests/{modules,systems,hybrid-specs}-eval.nix; need
+#     NIXPKGS_LIB=<nixpkgs.lib>/lib, skipped without it)
 #   - which gcc variants each build host gets
 #   - nix/lib gives the same values under two Nix versions (LIB_SNAPSHOT_TO
 #     under one, LIB_SNAPSHOT_FROM under the other; skipped otherwise)
@@ -163,6 +166,7 @@ expect_messages() { # label, attribute of lib.nix's result, nix expression forci
   done
 }
 expect_messages "swapOverlay" swapErrors 'builtins.deepSeq lib.swapErrors.${n}.value null'
+expect_messages "hybridSpecs" specErrors 'builtins.deepSeq lib.specErrors.${n}.value null'
 expect_messages "hybrid file" hybridErrors \
   'builtins.deepSeq ((builtins.getFlake "'"$REF"'").lib.readHybridFile ('"$FLAKE"'/nix/tests/hybrid + "/${n}")) null' named
 
@@ -244,6 +248,22 @@ for sys in x86_64-linux aarch64-linux; do
      n == builtins.filter (x: t.${x}.system != null && t.${x}.pkgsCross != null) (builtins.attrNames t)
      && builtins.elem "riscv64" n && !(builtins.elem "windows" n) && !(builtins.elem "darwin" n)'
 done
+for sys in x86_64-linux aarch64-linux; do
+  has_names "legacyPackages.$sys.hybridSpecs: the boards and the hybrid targets (crossplan hybrid's keys)" \
+    legacyPackages.$sys.hybridSpecs \
+    'let t = builtins.fromJSON (builtins.readFile '"$FLAKE"'/nix/targets.json);
+         b = builtins.attrNames (import '"$FLAKE"'/nix/lib { }).boards; in
+     n == builtins.sort builtins.lessThan (b ++ builtins.filter (x: t.${x}.system != null && t.${x}.pkgsCross != null) (builtins.attrNames t))
+     && builtins.elem "visionfive2" n && builtins.elem "raspberrypi4" n && builtins.elem "riscv64" n && !(builtins.elem "windows" n)'
+done
+# legacyPackages.*.hybridSpecs.<board>.native/cross.linuxPackages are the
+# configuration's boot.kernelPackages, which a board would change by setting
+# it (nix/hybrid-specs.nix): then its candidate is another attribute path.
+if grep -ln 'kernelPackages' nix/boards/*.nix >"$WORK/kp.out"; then
+  fail "nix/boards sets boot.kernelPackages ($(tr '\n' ' ' <"$WORK/kp.out")): nix/hybrid-specs.nix assumes pkgs.linuxPackages; adapt its candidates and swaps"
+else
+  pass "no board sets boot.kernelPackages (hybridSpecs' default candidate linuxPackages.kernel is the board's kernel)"
+fi
 has_names "nixosModules: default, binfmt, cup, builder, hybrid" nixosModules \
   'n == [ "binfmt" "builder" "cup" "default" "hybrid" ]'
 has_names "overlays: default and gcc" overlays 'builtins.elem "default" n && builtins.elem "gcc14" n'
@@ -289,7 +309,9 @@ fi
 # --- 8. nixpkgs-facing logic under nixpkgs' own lib ------------------------
 # nix/tests/modules-eval.nix evaluates each of nixosModules with the real
 # nixpkgs lib (lib.evalModules); nix/tests/systems-eval.nix checks the gcc
-# variants against lib.systems. CI cannot fetch nixpkgs: point NIXPKGS_LIB at
+# variants against lib.systems; nix/tests/hybrid-specs-eval.nix evaluates
+# legacyPackages.*.hybridSpecs over nixosConfigurations made by
+# nix/nixos-configurations.nix with a stand-in lib.nixosSystem. CI cannot fetch nixpkgs: point NIXPKGS_LIB at
 # the lib/ directory of nix-community/nixpkgs.lib. Without it these are
 # skipped, never passed. Uses only nix-instantiate --eval --strict --json
 # with -A/--arg, which every Nix from 2.8 on has.
@@ -349,6 +371,7 @@ nixpkgs_lib_test() { # label, test file under nix/tests
 }
 nixpkgs_lib_test modules-eval modules-eval.nix
 nixpkgs_lib_test systems-eval systems-eval.nix
+nixpkgs_lib_test hybrid-specs-eval hybrid-specs-eval.nix
 
 # The gcc variants each build host gets (names only, no nixpkgs needed): cup
 # in every gcc version on both hosts; no gccN set for a target whose

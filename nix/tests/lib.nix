@@ -81,6 +81,19 @@ let
         self.app
         self.hello
       ];
+      # pkgs.callPackage, for cup/package.nix only (hybridSpecs' `base`,
+      # `allCross` and `hybrid` are cup of a set): a cup that links app.
+      callPackage =
+        file: _args:
+        if baseNameOf (toString file) == "package.nix" then
+          d "cup" [
+            self.app
+            self.glibc
+          ]
+        else
+          throw "packageSet.callPackage: only cup/package.nix, got ${toString file}";
+      # Only in native sets (hybridSpecs' check of the cross side).
+      ${if builtins.match "cross-.*" system == null then "nativeOnly" else null} = d "native-only" [ ];
       # A plain attribute set (no `extend`), two levels deep.
       tools = {
         a = d "tool-a" [ self.glibc ];
@@ -104,15 +117,27 @@ let
   # nix/legacy-packages.nix over a stand-in context: nixpkgs' sets are
   # the little package set above (with `extend`, as pkgs/top-level/stage.nix
   # gives every nixpkgs set), pkgsCross.<attr> one of system "cross-<attr>".
+  # hybridSpecs' boards need nixosConfigurations (NixOS' module system):
+  # nix/tests/hybrid-specs-eval.nix tests them with nixpkgs' lib; here they
+  # throw if anything reaches them.
   legacyWith =
     cupLib:
     import ../legacy-packages.nix {
       inherit cupLib;
       inherit (cupLib) targets;
+      system = "x86_64-linux";
+      inputs.self.nixosConfigurations = throw "nix/tests/lib.nix has no nixosConfigurations";
       filterAttrs =
         pred: set:
         builtins.removeAttrs set (builtins.filter (n: !pred n set.${n}) (builtins.attrNames set));
       emulatedSetOf = t: makeExtensible (packageSet t.system);
+      # pkgsStatic of a cross set: the same set, told apart by its system.
+      crossSetOf =
+        from: t:
+        if t.static then
+          fix (packageSet "static-${t.pkgsCross}")
+        else
+          from.pkgsCross.${t.pkgsCross};
       pkgs.pkgsCross = builtins.listToAttrs (
         map (t: {
           name = t.pkgsCross;
@@ -123,7 +148,12 @@ let
       emulatedSets = { };
       gccVariants.legacyPackages = { };
     };
-  legacyHybrid = (legacyWith (lib.withFiles { hybridFile = ./hybrid/valid.json; })).hybrid;
+  legacyValid = legacyWith (lib.withFiles { hybridFile = ./hybrid/valid.json; });
+  legacyHybrid = legacyValid.hybrid;
+  specs = legacyValid.hybridSpecs;
+  hybridTargets = builtins.filter (
+    n: lib.targets.${n}.system != null && lib.targets.${n}.pkgsCross != null
+  ) (builtins.attrNames lib.targets);
   top =
     s:
     drvs (
@@ -132,6 +162,7 @@ let
         "tools"
         "xorg"
         "extend"
+        "callPackage"
       ]
     );
 
@@ -570,6 +601,168 @@ let
       expected = "cross-gnu32";
     };
 
+    # --- legacyPackages.<system>.hybridSpecs.<key> (nix/hybrid-specs.nix) ---
+    testHybridSpecKeys = {
+      expr = builtins.attrNames specs;
+      expected = builtins.sort builtins.lessThan (builtins.attrNames lib.boards ++ hybridTargets);
+    };
+    # A board named like a target would hide the target's spec.
+    testHybridSpecBoardsAreNotTargets = {
+      expr = builtins.filter (b: lib.targets ? ${b}) (builtins.attrNames lib.boards);
+      expected = [ ];
+    };
+    testHybridSpecFields = {
+      expr = builtins.mapAttrs (_: builtins.attrNames) specs;
+      expected = builtins.mapAttrs (_: _: [
+        "allCross"
+        "base"
+        "built"
+        "candidates"
+        "cross"
+        "hybrid"
+        "native"
+        "swaps"
+        "system"
+      ]) specs;
+    };
+    # Everything a board's spec has without evaluating NixOS.
+    testHybridSpecBoardSwapsAndCandidates = {
+      expr = builtins.mapAttrs (_: s: { inherit (s) swaps candidates; }) {
+        inherit (specs) visionfive2 raspberrypi4;
+      };
+      expected = {
+        visionfive2 = {
+          swaps = [ ];
+          candidates = [ "linuxPackages.kernel" ];
+        };
+        raspberrypi4 = {
+          swaps = [ ];
+          candidates = [ "linuxPackages.kernel" ];
+        };
+      };
+    };
+    testHybridSpecShippedFileSwaps = {
+      expr = builtins.mapAttrs (_: s: s.swaps) (
+        builtins.removeAttrs (legacyWith lib).hybridSpecs hybridTargets
+      );
+      expected = {
+        visionfive2 = [ "linuxPackages.kernel" ];
+        raspberrypi4 = [ "linuxPackages.kernel" ];
+      };
+    };
+    testHybridSpecTargetTypes = {
+      expr = builtins.mapAttrs (_: s: {
+        system = builtins.typeOf s.system;
+        base = s.base.type or null;
+        allCross = s.allCross.type or null;
+        native = builtins.typeOf s.native;
+        cross = builtins.typeOf s.cross;
+        hybrid = builtins.typeOf s.hybrid;
+        hybridOfNone = (s.hybrid [ ]).type or null;
+        swaps = builtins.typeOf s.swaps;
+        candidates = s.candidates;
+        builtIsHybridOfSwaps = s.built.drvPath == (s.hybrid s.swaps).drvPath;
+      }) (builtins.removeAttrs specs (builtins.attrNames lib.boards));
+      expected = builtins.listToAttrs (
+        map (n: {
+          name = n;
+          value = {
+            system = "string";
+            base = "derivation";
+            allCross = "derivation";
+            native = "set";
+            cross = "set";
+            hybrid = "lambda";
+            hybridOfNone = "derivation";
+            swaps = "list";
+            candidates = [ ];
+            builtIsHybridOfSwaps = true;
+          };
+        }) hybridTargets
+      );
+    };
+    testHybridSpecTargetSystemsAndSwaps = {
+      expr = builtins.mapAttrs (_: s: { inherit (s) system swaps; }) {
+        inherit (specs) riscv64 aarch64 i686;
+      };
+      expected = {
+        riscv64 = {
+          system = "riscv64-linux";
+          swaps = [
+            "linuxPackages.kernel"
+            "openssl"
+          ];
+        };
+        aarch64 = {
+          system = "aarch64-linux";
+          swaps = [ ];
+        };
+        i686 = {
+          system = "i686-linux";
+          swaps = [ ];
+        };
+      };
+    };
+    # `hybrid [ ]` is base, derivation for derivation, for every target.
+    testHybridSpecNoSwapsIsBase = {
+      expr = builtins.filter (n: (specs.${n}.hybrid [ ]).drvPath != specs.${n}.base.drvPath) hybridTargets;
+      expected = [ ];
+    };
+    testHybridSpecTargetSets = {
+      expr =
+        let
+          s = specs.riscv64;
+          nativeSet = fix (packageSet "riscv64-linux");
+        in
+        {
+          base = s.base.drvPath == (nativeSet.callPackage ../../cup/package.nix { }).drvPath;
+          baseSystem = s.base.system;
+          allCross = s.allCross.system;
+          staticAllCross = specs.x86_64-musl.allCross.system;
+          # hybrid swaps from pkgsCross, never from its pkgsStatic
+          staticCross = specs.x86_64-musl.cross.glibc.system;
+          nativeKernel = s.native.linuxPackages.kernel.drvPath == nativeSet.linuxPackages.kernel.drvPath;
+          crossKernel = s.cross.linuxPackages.kernel.system;
+        };
+      expected = {
+        base = true;
+        baseSystem = "riscv64-linux";
+        allCross = "cross-riscv64";
+        staticAllCross = "static-musl64";
+        staticCross = "cross-musl64";
+        nativeKernel = true;
+        crossKernel = "cross-riscv64";
+      };
+    };
+    # The swaps re-hash cup through app; the file's swaps give the
+    # legacyPackages.hybrid set's cup; a swap cup does not reach changes nothing.
+    testHybridSpecTargetHybrid = {
+      expr =
+        let
+          s = specs.riscv64;
+          cupIn = set: (set.callPackage ../../cup/package.nix { }).drvPath;
+        in
+        {
+          openssl = (s.hybrid [ "openssl" ]).drvPath != s.base.drvPath;
+          fileSwaps = (s.hybrid s.swaps).drvPath == cupIn legacyHybrid.riscv64;
+          kernelOnly = (s.hybrid [ "linuxPackages.kernel" ]).drvPath == s.base.drvPath;
+          opensslIsCross = (s.hybrid [ "openssl" ]).drvPath == cupIn (
+            fix (
+              extends (lib.swapOverlay {
+                cross = s.cross;
+                swaps = [ "openssl" ];
+              }) (packageSet "riscv64-linux")
+            )
+          );
+        };
+      expected = {
+        openssl = true;
+        fileSwaps = true;
+        kernelOnly = true;
+        opensslIsCross = true;
+      };
+    };
+
     # --- nix/hybrid.json ---
     testBoards = {
       expr = builtins.attrNames lib.boards;
@@ -791,6 +984,31 @@ let
     };
   };
 
+  # hybridSpecs.<key>.hybrid with a swap one of the sets lacks.
+  specErrors = {
+    nativeLacks = {
+      value = (specs.riscv64.hybrid [ "nope.x" ]).drvPath;
+      mentions = [
+        "hybridSpecs.riscv64.hybrid"
+        "\"nope.x\": the native set has no attribute \"nope\""
+      ];
+    };
+    crossLacks = {
+      value = (specs.aarch64.hybrid [
+        "hello"
+        "nativeOnly"
+      ]).drvPath;
+      mentions = [
+        "hybridSpecs.aarch64.hybrid"
+        "\"nativeOnly\": the cross set has no attribute \"nativeOnly\""
+      ];
+    };
+    scopeMemberLacks = {
+      value = (specs.riscv64.hybrid [ "linuxPackages.nope" ]).drvPath;
+      mentions = [ "\"linuxPackages.nope\": the native set has no attribute \"linuxPackages.nope\"" ];
+    };
+  };
+
   # Bad sample hybrid files (nix/tests/hybrid/); `mentions`: besides the
   # file's name.
   hybridErrors = {
@@ -836,7 +1054,7 @@ let
   );
 in
 {
-  inherit failures swapErrors hybridErrors;
+  inherit failures swapErrors hybridErrors specErrors;
   count = builtins.length (builtins.attrNames tests);
   names = builtins.attrNames tests;
 }

@@ -11,7 +11,7 @@
 # What is real: lib.evalModules, lib.types, mkIf/mkDefault/mkMerge, the
 # read-only and type checks, the option-path error messages. What is a
 # stand-in, kept minimal:
-#   - `nixosOptions` below declares only the NixOS options the modules set,
+#   - `nixosOptions` (nix/tests/nixos-stand-ins.nix) declares only the NixOS options the modules set,
 #     with the types NixOS gives them (nixos/modules/system/boot/binfmt.nix:
 #     emulatedSystems is a list of enum over the names of
 #     nixos/lib/binfmt-magics.nix; nixos/modules/config/nix.nix: nix.settings
@@ -25,8 +25,9 @@
 #     nixpkgs.legacyPackages.<system>.pkgsCross.<attr>: little package sets
 #     made with the real lib.fix/lib.makeExtensible, in nixpkgs' shape
 #     (linuxPackages a scope with `extend`, whose `modules` use `kernel`).
-#   - `nixpkgsOptions` declares the nixpkgs.* options of
-#     nixos/modules/misc/nixpkgs.nix the hybrid module reads and sets:
+#   - `nixpkgsOptions` (nix/tests/nixos-stand-ins.nix) declares the
+#     nixpkgs.* options of nixos/modules/misc/nixpkgs.nix the hybrid module
+#     reads and sets:
 #     hostPlatform/buildPlatform (str or attrs, applied with the real
 #     lib.systems.elaborate; buildPlatform defaults to hostPlatform) and
 #     overlays (a list of functions); networking.hostName defaults to
@@ -38,7 +39,6 @@
 # contain (scripts/nix-test.sh forces each one and reads the message).
 { lib }:
 let
-  inherit (lib) mkOption types;
 
   fakeDrv =
     name: extra:
@@ -116,129 +116,7 @@ let
     cupLib = import ../lib { };
   };
 
-  # nixos/lib/binfmt-magics.nix: the systems boot.binfmt.emulatedSystems accepts.
-  binfmtMagicNames = [
-    "aarch64-linux"
-    "aarch64_be-linux"
-    "alpha-linux"
-    "armv6l-linux"
-    "armv7l-linux"
-    "i386-linux"
-    "i486-linux"
-    "i586-linux"
-    "i686-linux"
-    "i686-windows"
-    "loongarch64-linux"
-    "mips-linux"
-    "mips64-linux"
-    "mips64-linuxabin32"
-    "mips64el-linux"
-    "mips64el-linuxabin32"
-    "mipsel-linux"
-    "powerpc-linux"
-    "powerpc64-linux"
-    "powerpc64le-linux"
-    "riscv32-linux"
-    "riscv64-linux"
-    "s390x-linux"
-    "sparc-linux"
-    "sparc64-linux"
-    "wasm32-wasi"
-    "wasm64-wasi"
-    "x86_64-linux"
-    "x86_64-windows"
-  ];
-
-  # Declarations of the NixOS options the modules set (see the header).
-  nixosOptions = {
-    freeformType = types.lazyAttrsOf types.anything;
-    options = {
-      assertions = mkOption {
-        type = types.listOf types.unspecified;
-        default = [ ];
-        description = "stand-in for nixos/modules/misc/assertions.nix";
-      };
-      boot.binfmt.emulatedSystems = mkOption {
-        type = types.listOf (types.enum binfmtMagicNames);
-        default = [ ];
-        description = "stand-in for boot.binfmt.emulatedSystems";
-      };
-      boot.binfmt.preferStaticEmulators = mkOption {
-        type = types.bool;
-        default = false;
-        description = "stand-in for boot.binfmt.preferStaticEmulators";
-      };
-      environment.systemPackages = mkOption {
-        type = types.listOf types.package;
-        default = [ ];
-        description = "stand-in for environment.systemPackages";
-      };
-      networking.firewall.allowedTCPPorts = mkOption {
-        type = types.listOf types.port;
-        default = [ ];
-        description = "stand-in for networking.firewall.allowedTCPPorts";
-      };
-      nix.settings = mkOption {
-        type = types.submodule {
-          freeformType =
-            let
-              atom = types.nullOr (
-                types.oneOf [
-                  types.bool
-                  types.int
-                  types.float
-                  types.str
-                  types.path
-                  types.package
-                ]
-              );
-            in
-            types.attrsOf (types.either atom (types.listOf atom));
-          options.trusted-users = mkOption {
-            type = types.listOf types.str;
-            description = "stand-in for nix.settings.trusted-users";
-          };
-        };
-        default = { };
-        description = "stand-in for nix.settings";
-      };
-      systemd.services = mkOption {
-        type = types.attrsOf (types.submodule { freeformType = types.lazyAttrsOf types.anything; });
-        default = { };
-        description = "stand-in for systemd.services";
-      };
-    };
-    # What nixos/modules/config/nix.nix defines itself.
-    config.nix.settings.trusted-users = [ "root" ];
-  };
-
-  nixpkgsOptions =
-    { config, ... }:
-    {
-      options.nixpkgs = {
-        hostPlatform = mkOption {
-          type = types.either types.str types.attrs;
-          apply = lib.systems.elaborate;
-          description = "stand-in for nixpkgs.hostPlatform";
-        };
-        buildPlatform = mkOption {
-          type = types.either types.str types.attrs;
-          default = config.nixpkgs.hostPlatform;
-          apply = lib.systems.elaborate;
-          description = "stand-in for nixpkgs.buildPlatform";
-        };
-        overlays = mkOption {
-          type = types.listOf (types.addCheck types.unspecified lib.isFunction);
-          default = [ ];
-          description = "stand-in for nixpkgs.overlays";
-        };
-      };
-      options.networking.hostName = mkOption {
-        type = types.str;
-        default = "nixos";
-        description = "stand-in for networking.hostName";
-      };
-    };
+  inherit (import ./nixos-stand-ins.nix { inherit lib; }) nixosOptions nixpkgsOptions;
 
   eval =
     {
