@@ -219,7 +219,8 @@ pub struct PlanArgs {
 /// Options `plan`, `build` and `hybrid` share.
 #[derive(Debug, Clone, Args)]
 pub struct PlanCommon {
-    /// The flake whose `lib.targets` and `cup-<target>-<variant>` packages are planned.
+    /// The flake whose `lib.targets` and `cup-<target>-<variant>` packages are
+    /// planned (for `hybrid`, whose `legacyPackages.<system>.hybridSpecs`).
     #[arg(long, value_name = "REF", default_value = ".")]
     pub flake: String,
     /// Cost model config (TOML, or JSON for *.json); default:

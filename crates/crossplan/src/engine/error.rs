@@ -117,7 +117,13 @@ impl EngineError {
             Self::NoGo => "install Go (it is in the cup dev shell), or pass --workload SYSTEM=BINARY for every system and this host".into(),
             Self::Miscomputed { .. } => "the emulator miscomputes: try another QEMU version".into(),
             Self::TargetsFile { .. } => "pass --targets-file with the project's nix/targets.json, or name the systems to check (e.g. `crossplan doctor riscv64-linux`)".into(),
-            Self::SpecEval { .. } => "name a board configuration or target the flake has a hybrid spec for (legacyPackages.<system>.hybridSpecs; `nix eval .#legacyPackages.x86_64-linux.hybridSpecs --apply builtins.attrNames` lists them), or pass --flake".into(),
+            Self::SpecEval { installable, stderr } => {
+                if stderr.contains("does not provide attribute") || stderr.contains("missing attribute") {
+                    "name a board configuration or target the flake has a hybrid spec for (legacyPackages.<system>.hybridSpecs; `nix eval .#legacyPackages.x86_64-linux.hybridSpecs --apply builtins.attrNames` lists them), or pass --flake".into()
+                } else {
+                    format!("the error above is Nix's: `nix eval {installable}` reproduces it (add --show-trace for where)")
+                }
+            }
             Self::SpecJson { .. } => "a hybrid spec needs system, base, native, cross and hybrid (docs/hybrid.md, \"The hybrid spec\")".into(),
             Self::BadSwap { .. } => "write e.g. --swap linuxPackages.kernel".into(),
             Self::SwapNotFound { .. } => "check the attribute path with `nix eval` (e.g. `nix eval .#legacyPackages.x86_64-linux.hybridSpecs.<key>.native.<attr>.name`), and drop it from --swap or the hybrid file".into(),
