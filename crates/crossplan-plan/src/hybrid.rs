@@ -355,14 +355,7 @@ pub fn suggestions(
             }
             let (pname, version) = parse_drv_name(&b.name);
             let cross_drv = by_name.get(&(pname, version))?;
-            let one = VariantWork {
-                builds: vec![BuildNode {
-                    deps: Vec::new(),
-                    ..b.clone()
-                }],
-                ..VariantWork::default()
-            };
-            let e = estimate("native", &one, host, model, history);
+            let e = build_alone(b, host, model, history);
             Some(Suggestion {
                 native: i,
                 cross_drv: (*cross_drv).to_owned(),
@@ -381,6 +374,24 @@ pub fn suggestions(
     });
     out.truncate(n);
     out
+}
+
+/// The estimate of building `b` alone, as the base would (its route and
+/// weight, no dependencies).
+fn build_alone(
+    b: &BuildNode,
+    host: &HostView,
+    model: &CostModel,
+    history: &dyn History,
+) -> VariantEstimate {
+    let one = VariantWork {
+        builds: vec![BuildNode {
+            deps: Vec::new(),
+            ..b.clone()
+        }],
+        ..VariantWork::default()
+    };
+    estimate("native", &one, host, model, history)
 }
 
 /// Two wall times closer than this are the same to the decision: 30 s, or
@@ -615,14 +626,7 @@ fn row(
     let native = if node.cached {
         NativeCost::Fetched
     } else {
-        let one = VariantWork {
-            builds: vec![BuildNode {
-                deps: Vec::new(),
-                ..b.clone()
-            }],
-            ..VariantWork::default()
-        };
-        let e = estimate("native", &one, host, model, history);
+        let e = build_alone(b, host, model, history);
         match route(
             host,
             model,

@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::PlanError;
-use crate::strategy::{VERSION, json_str, read_optional, write_atomic};
+use crate::strategy::{
+    VERSION, extra_fields, json_str, read_optional, render_entries, write_atomic,
+};
 
 const WHAT: &str = "hybrid";
 
@@ -120,32 +122,21 @@ impl HybridFile {
     /// The file's text: stable order, one entry per line, sorted swaps,
     /// trailing newline.
     pub fn render(&self) -> String {
-        let mut out = String::from("{\n  \"version\": 1,\n  \"entries\": {");
-        let n = self.entries.len();
-        for (i, (name, e)) in self.entries.iter().enumerate() {
-            let mut swaps: Vec<&str> = e.swaps.iter().map(String::as_str).collect();
-            swaps.sort_unstable();
-            swaps.dedup();
-            let swaps: Vec<String> = swaps.into_iter().map(json_str).collect();
-            let mut fields = vec![
-                format!("\"swaps\": [{}]", swaps.join(", ")),
-                format!("\"reason\": {}", json_str(&e.reason)),
-            ];
-            for (k, v) in &e.extra {
-                fields.push(format!("{}: {}", json_str(k), v));
-            }
-            out.push_str(&format!(
-                "\n    {}: {{ {} }}{}",
-                json_str(name),
-                fields.join(", "),
-                if i + 1 < n { "," } else { "" }
-            ));
-        }
-        if n > 0 {
-            out.push_str("\n  ");
-        }
-        out.push_str("}\n}\n");
-        out
+        render_entries(
+            "entries",
+            self.entries.iter().map(|(name, e)| {
+                let mut swaps: Vec<&str> = e.swaps.iter().map(String::as_str).collect();
+                swaps.sort_unstable();
+                swaps.dedup();
+                let swaps: Vec<String> = swaps.into_iter().map(json_str).collect();
+                let mut fields = vec![
+                    format!("\"swaps\": [{}]", swaps.join(", ")),
+                    format!("\"reason\": {}", json_str(&e.reason)),
+                ];
+                fields.extend(extra_fields(&e.extra));
+                (name.as_str(), fields)
+            }),
+        )
     }
 
     /// Write to `path` atomically; whether the content changed (an

@@ -98,28 +98,17 @@ impl StrategyFile {
 
     /// The file's text: stable order, one target per line, trailing newline.
     pub fn render(&self) -> String {
-        let mut out = String::from("{\n  \"version\": 1,\n  \"targets\": {");
-        let n = self.targets.len();
-        for (i, (name, e)) in self.targets.iter().enumerate() {
-            let mut fields = vec![
-                format!("\"strategy\": {}", json_str(&e.strategy)),
-                format!("\"reason\": {}", json_str(&e.reason)),
-            ];
-            for (k, v) in &e.extra {
-                fields.push(format!("{}: {}", json_str(k), v));
-            }
-            out.push_str(&format!(
-                "\n    {}: {{ {} }}{}",
-                json_str(name),
-                fields.join(", "),
-                if i + 1 < n { "," } else { "" }
-            ));
-        }
-        if n > 0 {
-            out.push_str("\n  ");
-        }
-        out.push_str("}\n}\n");
-        out
+        render_entries(
+            "targets",
+            self.targets.iter().map(|(name, e)| {
+                let mut fields = vec![
+                    format!("\"strategy\": {}", json_str(&e.strategy)),
+                    format!("\"reason\": {}", json_str(&e.reason)),
+                ];
+                fields.extend(extra_fields(&e.extra));
+                (name.as_str(), fields)
+            }),
+        )
     }
 
     /// Write to `path` atomically (see [`write_atomic`]); whether the
@@ -127,6 +116,34 @@ impl StrategyFile {
     pub fn write_atomic(&self, path: &Path) -> Result<bool, PlanError> {
         write_atomic(path, &self.render())
     }
+}
+
+/// A versioned file's text: `{ "version": 1, "<section>": { … } }` with one
+/// entry per line (`"name": { field, field }`), in the order given.
+pub(crate) fn render_entries<'a>(
+    section: &str,
+    entries: impl ExactSizeIterator<Item = (&'a str, Vec<String>)>,
+) -> String {
+    let mut out = format!("{{\n  \"version\": {VERSION},\n  {}: {{", json_str(section));
+    let n = entries.len();
+    for (i, (name, fields)) in entries.enumerate() {
+        out.push_str(&format!(
+            "\n    {}: {{ {} }}{}",
+            json_str(name),
+            fields.join(", "),
+            if i + 1 < n { "," } else { "" }
+        ));
+    }
+    if n > 0 {
+        out.push_str("\n  ");
+    }
+    out.push_str("}\n}\n");
+    out
+}
+
+/// The fields someone added by hand, as `"key": value`.
+pub(crate) fn extra_fields(extra: &BTreeMap<String, Value>) -> impl Iterator<Item = String> + '_ {
+    extra.iter().map(|(k, v)| format!("{}: {}", json_str(k), v))
 }
 
 /// The text of `path`, or None when it does not exist.

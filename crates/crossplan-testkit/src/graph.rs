@@ -242,22 +242,8 @@ impl Graph {
     }
 }
 
-/// A Nix string literal.
-pub fn nix_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '$' => out.push_str("\\$"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// A Nix string literal (one definition: `crossplan_store::nix_string`).
+pub use crossplan_store::nix_string;
 
 #[cfg(test)]
 mod tests {

@@ -102,6 +102,18 @@ pub fn columns(rows: &[Vec<String>], right: &[usize]) -> String {
     s
 }
 
+/// A variant's build count, with how many run under QEMU or remotely:
+/// `12 (9 QEMU)`.
+pub fn builds_cell(e: &crossplan_plan::VariantEstimate) -> String {
+    if e.emulated_builds > 0 {
+        format!("{} ({} QEMU)", e.builds, e.emulated_builds)
+    } else if e.remote_builds > 0 {
+        format!("{} ({} remote)", e.builds, e.remote_builds)
+    } else {
+        e.builds.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,13 +198,7 @@ fn native_cell(n: &NativeCost) -> String {
 }
 
 fn total_row(label: &str, e: &VariantEstimate, host: &HostView) -> Vec<String> {
-    let builds = if e.emulated_builds > 0 {
-        format!("{} ({} QEMU)", e.builds, e.emulated_builds)
-    } else if e.remote_builds > 0 {
-        format!("{} ({} remote)", e.builds, e.remote_builds)
-    } else {
-        e.builds.to_string()
-    };
+    let builds = render::builds_cell(e);
     let estimate = if e.possible {
         format!(
             "~{} (critical path {}, max-jobs {})",

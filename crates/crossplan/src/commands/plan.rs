@@ -19,7 +19,7 @@ use crate::engine::EngineError;
 use crate::engine::plan::{Planner, TargetPlan};
 use crate::engine::progress;
 use crate::engine::targets::{default_strategy_file, select_targets, variant_set};
-use crate::exit;
+use crate::{exit, render};
 
 #[derive(Serialize)]
 struct PlanJson<'a> {
@@ -163,13 +163,7 @@ pub fn render_table(plans: &[TargetPlan]) -> String {
             } else {
                 e.label.clone()
             };
-            let builds = if e.emulated_builds > 0 {
-                format!("{} ({} QEMU)", e.builds, e.emulated_builds)
-            } else if e.remote_builds > 0 {
-                format!("{} ({} remote)", e.builds, e.remote_builds)
-            } else {
-                e.builds.to_string()
-            };
+            let builds = render::builds_cell(e);
             rows.push([
                 if i == 0 {
                     p.name.clone()

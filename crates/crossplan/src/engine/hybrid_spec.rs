@@ -21,6 +21,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crossplan_store::nix_string;
+
 use super::EngineError;
 use super::cancel::GroupChild;
 use super::targets::nix;
@@ -68,22 +70,6 @@ pub struct EvaluatedSpec {
     pub candidates: Vec<String>,
     /// Every attribute asked for, the spec's defaults and swaps included.
     pub attrs: Vec<ResolvedAttr>,
-}
-
-/// A Nix string literal.
-fn nix_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '$' => out.push_str("\\$"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn nix_list(items: &[String]) -> String {
