@@ -39,16 +39,7 @@ let
   inherit (cupLib) targets;
   inherit (import ./nixos-stand-ins.nix { inherit lib; }) nixosOptions nixpkgsOptions;
 
-  drv =
-    system: name: deps:
-    builtins.derivation {
-      inherit name system;
-      builder = "/bin/sh";
-      args = [
-        "-c"
-        "echo ${toString deps} > $out"
-      ];
-    };
+  drv = import ./stand-in-drv.nix;
 
   packageSet =
     {
