@@ -513,7 +513,7 @@ pub fn plan(
     let (best_sim, mut best) = est(&best_chosen);
     best.label = "hybrid".into();
 
-    let rows: Vec<CandidateRow> = candidates
+    let mut rows: Vec<CandidateRow> = candidates
         .iter()
         .enumerate()
         .map(|(ci, c)| {
@@ -523,6 +523,46 @@ pub fn plan(
             row(g, c, &sim, &e, &base, best_chosen[ci], host, model, history)
         })
         .collect();
+    // A named candidate that saves time alone but is not in the best set:
+    // the comparison that decided is with the chosen swaps, not with the
+    // base, so say that (the row's own delta would read "cheaper by 0 s").
+    for (ci, r) in rows.iter_mut().enumerate() {
+        let saves_alone = r.delta_seconds.filter(|d| *d < 0.0);
+        if let Some(d) = saves_alone
+            && r.named
+            && !r.swap
+            && best.possible
+        {
+            let mut with = best_chosen.clone();
+            with[ci] = true;
+            let (_, e) = est(&with);
+            let chosen = if best_chosen.iter().any(|&b| b) {
+                "the chosen swaps"
+            } else {
+                "no swap"
+            };
+            r.reason = if !e.possible {
+                format!(
+                    "swapping it alone saves {}, but not with the chosen swaps: that set cannot be built here",
+                    crate::format::duration(-d)
+                )
+            } else if e.total_seconds > best.total_seconds {
+                format!(
+                    "swapping it alone saves {}, but not with the chosen swaps: ~{} with it vs ~{} with {chosen}",
+                    crate::format::duration(-d),
+                    crate::format::duration(e.total_seconds),
+                    crate::format::duration(best.total_seconds)
+                )
+            } else {
+                format!(
+                    "swapping it alone saves {}, but not with the chosen swaps: with it ~{} vs ~{} (within the tolerance) for more work",
+                    crate::format::duration(-d),
+                    crate::format::duration(e.total_seconds),
+                    crate::format::duration(best.total_seconds)
+                )
+            };
+        }
+    }
 
     let mut warnings = Vec::new();
     for (ci, c) in candidates.iter().enumerate() {
@@ -565,7 +605,17 @@ pub fn plan(
                 let cover = candidates
                     .iter()
                     .find(|c| c.native == i)
-                    .map(|c| format!("; swapping {} would not make it possible", c.attr))
+                    .map(|c| {
+                        format!(
+                            "; swapping {}{} would cross-build it, but no set of the candidates makes every native build possible",
+                            c.attr,
+                            if c.named {
+                                ""
+                            } else {
+                                " (suggested; its attribute path is a guess)"
+                            }
+                        )
+                    })
                     .unwrap_or_else(|| {
                         "; no candidate covers it: name its attribute with --swap".into()
                     });

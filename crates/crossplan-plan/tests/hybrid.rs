@@ -324,6 +324,19 @@ fn without_binfmt_or_builder_uncached_native_builds_must_be_swapped_or_named() {
         "{text}"
     );
     assert!(text.contains("--swap"), "{text}");
+    // The kernel's own line: swapping it does cross-build it; what stays
+    // impossible is the rest (it used to say the swap "would not make it
+    // possible", which is false for the kernel itself).
+    let kernel = p
+        .unbuildable
+        .iter()
+        .find(|l| l.starts_with("linux-6.12.4"))
+        .expect("the kernel is listed");
+    assert!(
+        kernel.contains("swapping linuxPackages.kernel would cross-build it"),
+        "{kernel}"
+    );
+    assert!(!text.contains("would not make it possible"), "{text}");
 }
 
 #[test]
@@ -435,4 +448,52 @@ fn suggestions_match_cross_names_heaviest_first() {
     let s = suggestions(&g, &[KERNEL], &cross, 5, &h, &m, &hist);
     assert_eq!(s.len(), 1, "the kernel is excluded (named already)");
     assert!(suggestions(&g, &[], &cross, 0, &h, &m, &hist).is_empty());
+}
+
+/// A named candidate that would save time alone but is left out because
+/// the chosen set is faster without it (the toplevel: its cross closure is
+/// the whole system) says so; its row must not claim that keeping it native
+/// is "cheaper by 0 s" (review of issue 11: `--swap toplevel` on the test
+/// flake printed exactly that, with a saving of 11 h in its delta).
+#[test]
+fn a_named_swap_that_saves_alone_but_not_with_the_chosen_set_says_why() {
+    let g = board();
+    let mut c = candidates(false);
+    c.truncate(1); // the kernel
+    c.push(Candidate {
+        attr: "toplevel".into(),
+        native: TOPLEVEL,
+        cross: CrossWork {
+            builds: vec![
+                cross_build("linux-riscv64-unknown-linux-gnu-6.12.4", &[]),
+                cross_build("llvm-riscv64-unknown-linux-gnu-19.1.7", &[]),
+                cross_build(
+                    "rustc-riscv64-unknown-linux-gnu-1.86.0",
+                    &["llvm-riscv64-unknown-linux-gnu-19.1.7"],
+                ),
+                cross_build(
+                    "nixos-system-board-riscv64-unknown-linux-gnu-26.05",
+                    &[
+                        "linux-riscv64-unknown-linux-gnu-6.12.4",
+                        "rustc-riscv64-unknown-linux-gnu-1.86.0",
+                    ],
+                ),
+            ],
+            top: "/nix/store/cross-nixos-system-board-riscv64-unknown-linux-gnu-26.05.drv".into(),
+            ..Default::default()
+        },
+        named: true,
+    });
+    let p = plan_on(&g, &c, &host(&[RV], vec![]));
+    assert_eq!(p.swaps, ["linuxPackages.kernel"], "{:#?}", p.rows);
+    let top = &p.rows[1];
+    assert!(!top.swap);
+    assert!(top.delta_seconds.is_some_and(|d| d < 0.0), "{top:?}");
+    assert!(
+        top.reason.starts_with("swapping it alone saves")
+            && top.reason.contains("with the chosen swaps"),
+        "{}",
+        top.reason
+    );
+    assert!(!top.reason.contains("cheaper by 0 s"), "{}", top.reason);
 }
