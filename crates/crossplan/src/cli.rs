@@ -275,7 +275,8 @@ pub struct HybridArgs {
     /// are kept; an unchanged file is not touched).
     #[arg(long)]
     pub write: bool,
-    /// The hybrid file to update; default: `nix/hybrid.json` of a local flake.
+    /// The hybrid file to update; default: `nix/hybrid.json` of a local flake
+    /// (the installable's, for a `path#attr` key).
     #[arg(long, value_name = "FILE")]
     pub hybrid_file: Option<PathBuf>,
     /// Also run Nix's dry run of the hybrid and compare it with crossplan's.

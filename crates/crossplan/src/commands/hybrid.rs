@@ -42,7 +42,14 @@ struct Written<'a> {
 pub fn hybrid_file(args: &HybridArgs) -> PathBuf {
     args.hybrid_file
         .clone()
-        .unwrap_or_else(|| default_flake_file(&args.common.flake, "hybrid.json"))
+        .unwrap_or_else(|| default_hybrid_file(&args.common.flake, &args.key))
+}
+
+/// `nix/hybrid.json` of the flake the spec comes from: the installable's
+/// when the key is one (`path#attr`), else `--flake`'s.
+fn default_hybrid_file(flake: &str, key: &str) -> PathBuf {
+    let flake = if key.contains('#') { key } else { flake };
+    default_flake_file(flake, "hybrid.json")
 }
 
 pub async fn run(args: HybridArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
@@ -68,10 +75,9 @@ pub async fn run(args: HybridArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     let outcome = run_hybrid(&planner, &request).await?;
 
     let mut written = None;
-    let possible = outcome.plan.hybrid.possible;
+    let refused = refusal(&outcome);
     if let Some(f) = file.as_mut()
-        && possible
-        && outcome.verification.is_empty()
+        && refused.is_none()
     {
         f.set(&outcome.entry, &outcome.plan.swaps, &reason(&outcome));
         let changed = f.write_atomic(&file_path)?;
@@ -104,16 +110,10 @@ pub async fn run(args: HybridArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
             if w.changed { "wrote" } else { "unchanged:" },
             w.path.display()
         );
-    } else if args.write {
-        eprintln!(
-            "not written: {} (the hybrid {})",
-            file_path.display(),
-            if possible {
-                "does not build what was predicted"
-            } else {
-                "cannot be built here"
-            }
-        );
+    } else if let Some(why) = refused
+        && args.write
+    {
+        eprintln!("not written: {} (the hybrid {why})", file_path.display());
     }
 
     if !outcome.verification.is_empty() {
@@ -134,9 +134,10 @@ pub async fn run(args: HybridArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
         }
         .into());
     }
-    if !possible {
-        return Err(EngineError::NoVariant {
-            target: format!("the hybrid of {}", outcome.key),
+    if !outcome.plan.hybrid.possible {
+        return Err(EngineError::NoHybrid {
+            key: outcome.key.clone(),
+            system: outcome.spec.system.clone(),
             reason: outcome
                 .plan
                 .unbuildable
@@ -151,6 +152,29 @@ pub async fn run(args: HybridArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// Why `--write` must not record the outcome: the hybrid cannot be built
+/// here, does not build what was predicted, or Nix's dry run (`--check`)
+/// disagrees; `None` when it may.
+fn refusal(o: &HybridOutcome) -> Option<&'static str> {
+    refusal_of(
+        o.plan.hybrid.possible,
+        o.verification.is_empty(),
+        o.check.as_ref().is_none_or(|c| c.differences.is_empty()),
+    )
+}
+
+fn refusal_of(possible: bool, verified: bool, checked: bool) -> Option<&'static str> {
+    if !possible {
+        Some("cannot be built here")
+    } else if !verified {
+        Some("does not build what was predicted")
+    } else if !checked {
+        Some("is not what Nix's dry run builds")
+    } else {
+        None
+    }
 }
 
 /// The one line the hybrid file records.
@@ -376,4 +400,44 @@ pub fn render_outcome(o: &HybridOutcome, host: &HostView) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review of issue 11: `crossplan hybrid /other/flake#…hybridSpecs.board
+    /// --write` wrote `./nix/hybrid.json` of the current directory (the
+    /// default `--flake .`), not the file the spec's flake reads.
+    /// Review of issue 11: `--write --check` recorded the swaps even when
+    /// Nix's dry run disagreed (and then exited 1); docs/hybrid.md says
+    /// nothing is written unless the hybrid verifies.
+    #[test]
+    fn write_only_what_verifies_and_checks() {
+        assert_eq!(refusal_of(true, true, true), None);
+        assert_eq!(refusal_of(false, true, true), Some("cannot be built here"));
+        assert_eq!(
+            refusal_of(true, false, true),
+            Some("does not build what was predicted")
+        );
+        assert_eq!(
+            refusal_of(true, true, false),
+            Some("is not what Nix's dry run builds")
+        );
+    }
+
+    #[test]
+    fn an_installable_key_writes_its_own_flakes_file() {
+        assert_eq!(
+            default_hybrid_file(
+                ".",
+                "/other/flake#legacyPackages.x86_64-linux.hybridSpecs.board"
+            ),
+            Path::new("/other/flake/nix/hybrid.json")
+        );
+        assert_eq!(
+            default_hybrid_file("/f", "board"),
+            Path::new("/f/nix/hybrid.json")
+        );
+    }
 }

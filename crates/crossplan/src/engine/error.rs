@@ -23,6 +23,13 @@ pub enum EngineError {
     /// No variant of a target can be built on this host.
     #[error("no variant of {target} can be built here: {reason}")]
     NoVariant { target: String, reason: String },
+    /// Not even the best swap set of a hybrid can be built on this host.
+    #[error("the hybrid of {key} cannot be built here: {reason}")]
+    NoHybrid {
+        key: String,
+        system: String,
+        reason: String,
+    },
     /// The same `--variant` label twice.
     #[error("--variant label `{label}` is given twice")]
     DuplicateVariant { label: String },
@@ -106,6 +113,9 @@ impl EngineError {
             }
             Self::UnknownTarget { known, .. } => format!("known targets: {}", known.join(", ")),
             Self::NoVariant { .. } => "run `crossplan doctor` to see how to enable emulation or remote builders, or pass --allow-purego".into(),
+            Self::NoHybrid { system, .. } => format!(
+                "enable emulation of {system} (binfmt + extra-platforms) or add a remote builder for it (`crossplan doctor {system}` says how), or name the attributes listed above with --swap"
+            ),
             Self::DuplicateVariant { .. } => "give every --variant its own label, e.g. --variant cross=.#a --variant emulated=.#b".into(),
             Self::WorkloadSpec { .. } => "write e.g. --workload riscv64-linux=out/cup-riscv64".into(),
             Self::WorkloadMissing { system, host: true } => format!(
@@ -142,5 +152,29 @@ impl EngineError {
             self,
             Self::DuplicateVariant { .. } | Self::WorkloadSpec { .. } | Self::BadSwap { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review of issue 11: `crossplan hybrid` with no way to build the
+    /// board's system ended with the plan's hint to "pass --allow-purego",
+    /// an option `hybrid` does not have.
+    #[test]
+    fn an_impossible_hybrid_hints_at_emulation_builders_and_swap() {
+        let e = EngineError::NoHybrid {
+            key: "board".into(),
+            system: "riscv64-linux".into(),
+            reason: "kernel-modules-6.12.4 (…): no builder".into(),
+        };
+        assert!(e.to_string().contains("hybrid of board"), "{e}");
+        let hint = e.hint().expect("hint");
+        assert!(!hint.contains("--allow-purego"), "{hint}");
+        assert!(
+            hint.contains("riscv64-linux") && hint.contains("--swap"),
+            "{hint}"
+        );
     }
 }

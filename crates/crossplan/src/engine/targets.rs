@@ -112,21 +112,42 @@ pub fn default_strategy_file(flake: &str) -> PathBuf {
     default_flake_file(flake, "strategy.json")
 }
 
-/// `<flake dir>/nix/<name>` for a local flake (`.`, `path:/x`, `/x?dir=…`),
-/// else `nix/<name>` of the current directory.
+/// `<flake dir>/nix/<name>` for a local flake (`.`, `path:/x`, `/x?dir=sub`:
+/// `/x/sub`), else `nix/<name>` of the current directory.
 pub fn default_flake_file(flake: &str, name: &str) -> PathBuf {
-    let local = flake.strip_prefix("path:").unwrap_or(flake);
-    let local = local.split(['?', '#']).next().unwrap_or(local);
+    let flake = flake.split('#').next().unwrap_or(flake);
+    let (base, query) = flake.split_once('?').unwrap_or((flake, ""));
+    let local = base.strip_prefix("path:").unwrap_or(base);
     if local.contains(':') {
-        Path::new("nix").join(name)
-    } else {
-        Path::new(local).join("nix").join(name)
+        return Path::new("nix").join(name);
     }
+    let mut dir = PathBuf::from(local);
+    if let Some(sub) = query.split('&').find_map(|kv| kv.strip_prefix("dir=")) {
+        dir.push(sub);
+    }
+    dir.join("nix").join(name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A local flake's file is in its `nix/`; `?dir=sub` puts the flake
+    /// (and so its `nix/`) in `sub` (review of issue 11: the subdirectory
+    /// was dropped); an installable's attribute does not matter.
+    #[test]
+    fn default_flake_files_follow_the_flake_directory() {
+        let f = |flake| default_flake_file(flake, "hybrid.json");
+        assert_eq!(f("."), Path::new("./nix/hybrid.json"));
+        assert_eq!(f("path:/x"), Path::new("/x/nix/hybrid.json"));
+        assert_eq!(f("/x#a.b"), Path::new("/x/nix/hybrid.json"));
+        assert_eq!(f("/x?dir=sub"), Path::new("/x/sub/nix/hybrid.json"));
+        assert_eq!(
+            f("path:/x?rev=1&dir=a/b#c"),
+            Path::new("/x/a/b/nix/hybrid.json")
+        );
+        assert_eq!(f("github:o/r"), Path::new("nix/hybrid.json"));
+    }
 
     /// Bug 4 of issue 9: duplicate `--variant` labels are refused.
     #[test]

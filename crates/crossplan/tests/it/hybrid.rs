@@ -293,6 +293,11 @@ fn hybrid_oracle_remote_builder_and_no_builder() {
     assert!(r.stdout.contains("cannot be built here"), "{}", r.stdout);
     assert!(r.stdout.contains("kernel-modules-6.12.4"), "{}", r.stdout);
     assert!(r.stderr.contains("not written"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot be built here") && !r.stderr.contains("--allow-purego"),
+        "hybrid has no --allow-purego: {}",
+        r.stderr
+    );
     assert!(!ctx.hybrid_file().exists());
 }
 
