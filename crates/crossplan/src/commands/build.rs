@@ -87,8 +87,15 @@ async fn build_hybrid(args: &BuildArgs, key: &str) -> anyhow::Result<u8> {
         &planner.history,
     );
     if !est.possible {
-        return Err(EngineError::NoVariant {
-            target: format!("the hybrid of {key}"),
+        let system = m
+            .build
+            .values()
+            .map(|b| b.system.as_str())
+            .find(|s| *s != planner.host.system)
+            .unwrap_or(planner.host.system.as_str());
+        return Err(EngineError::NoHybrid {
+            key: key.to_owned(),
+            system: system.to_owned(),
             reason: est
                 .impossible_reason
                 .clone()

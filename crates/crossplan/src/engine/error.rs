@@ -113,8 +113,8 @@ impl EngineError {
             }
             Self::UnknownTarget { known, .. } => format!("known targets: {}", known.join(", ")),
             Self::NoVariant { .. } => "run `crossplan doctor` to see how to enable emulation or remote builders, or pass --allow-purego".into(),
-            Self::NoHybrid { system, .. } => format!(
-                "enable emulation of {system} (binfmt + extra-platforms) or add a remote builder for it (`crossplan doctor {system}` says how), or name the attributes listed above with --swap"
+            Self::NoHybrid { key, system, .. } => format!(
+                "enable emulation of {system} (binfmt + extra-platforms) or add a remote builder for it (`crossplan doctor {system}` says how), or swap what cannot be built (`crossplan hybrid {key} --swap ATTR`)"
             ),
             Self::DuplicateVariant { .. } => "give every --variant its own label, e.g. --variant cross=.#a --variant emulated=.#b".into(),
             Self::WorkloadSpec { .. } => "write e.g. --workload riscv64-linux=out/cup-riscv64".into(),

@@ -299,6 +299,17 @@ fn hybrid_oracle_remote_builder_and_no_builder() {
         r.stderr
     );
     assert!(!ctx.hybrid_file().exists());
+
+    // build --hybrid says the same, and no --allow-purego either.
+    let b = ctx.run(&["build", "--hybrid", SPEC_KEY], &none, &[]);
+    assert_eq!(b.code, 1, "{}\n{}", b.command, b.stderr);
+    assert!(
+        b.stderr.contains("hybrid of board cannot be built here")
+            && b.stderr.contains(NATIVE_SYSTEM)
+            && !b.stderr.contains("--allow-purego"),
+        "{}",
+        b.stderr
+    );
 }
 
 /// Bad input: a corrupt hybrid file (before any slow work), an unknown
