@@ -60,11 +60,18 @@ pub enum EngineError {
     )]
     BadSwap { attr: String },
     /// A candidate that one of the spec's sets does not have.
-    #[error("cannot swap `{attr}` in {key}: the {side} set has no derivation at `{attr}`")]
+    #[error(
+        "cannot swap `{attr}` ({origin}) in {key}: the {side} set has no derivation at `{attr}`"
+    )]
     SwapNotFound {
         attr: String,
         key: String,
+        /// `native` or `cross`.
         side: &'static str,
+        /// Where the candidate came from (`--swap`, the hybrid file, the spec).
+        origin: &'static str,
+        /// The spec's installable.
+        installable: String,
     },
     /// A candidate whose native derivation the base does not use.
     #[error(
@@ -136,7 +143,9 @@ impl EngineError {
             }
             Self::SpecJson { .. } => "a hybrid spec needs system, base, native, cross and hybrid (docs/hybrid.md, \"The hybrid spec\")".into(),
             Self::BadSwap { .. } => "write e.g. --swap linuxPackages.kernel".into(),
-            Self::SwapNotFound { .. } => "check the attribute path with `nix eval` (e.g. `nix eval .#legacyPackages.x86_64-linux.hybridSpecs.<key>.native.<attr>.name`), and drop it from --swap or the hybrid file".into(),
+            Self::SwapNotFound { attr, side, installable, .. } => format!(
+                "check the attribute path with `nix eval '{installable}.{side}.{attr}.name'`, and drop it from --swap or the hybrid file (or fix the spec's `candidates`)"
+            ),
             Self::SwapNotInClosure { .. } => "swap an attribute the configuration actually uses (its kernel is linuxPackages.kernel), or drop it".into(),
             Self::Verification { .. } => "this is a bug in crossplan's prediction or in the spec's `hybrid` function: please report it with `crossplan hybrid --json` output".into(),
             Self::CheckFailed { .. } => "crossplan's walk and Nix disagree: run `crossplan status` and `nix-store --realise --dry-run` on the .drv to compare, and report it".into(),
@@ -158,6 +167,31 @@ impl EngineError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review of issue 11: the hint of a missing swap showed a fixed
+    /// `.#legacyPackages.x86_64-linux…<key>.native.<attr>` whatever the
+    /// flake, key and side; the message did not say where the swap came from.
+    #[test]
+    fn a_missing_swap_names_its_origin_and_the_exact_nix_eval() {
+        let e = EngineError::SwapNotFound {
+            attr: "stdenv".into(),
+            key: "board".into(),
+            side: "cross",
+            origin: "--swap",
+            installable: "/f#legacyPackages.x86_64-linux.hybridSpecs.board".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot swap `stdenv` (--swap) in board: the cross set has no derivation at `stdenv`"
+        );
+        let hint = e.hint().expect("hint");
+        assert!(
+            hint.contains(
+                "`nix eval '/f#legacyPackages.x86_64-linux.hybridSpecs.board.cross.stdenv.name'`"
+            ),
+            "{hint}"
+        );
+    }
 
     /// Review of issue 11: `crossplan hybrid` with no way to build the
     /// board's system ended with the plan's hint to "pass --allow-purego",

@@ -303,6 +303,13 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
             attr: attr.clone(),
             key: req.key.clone(),
             side,
+            origin: match origin {
+                Origin::Swap => "--swap",
+                Origin::HybridFile => "from the hybrid file",
+                Origin::Default => "a default candidate of the spec",
+                Origin::Suggested => "suggested",
+            },
+            installable: installable.clone(),
         };
         let native_drv = r
             .and_then(|r| r.native.clone())
