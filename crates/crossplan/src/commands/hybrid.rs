@@ -350,11 +350,21 @@ pub fn render_outcome(o: &HybridOutcome, host: &HostView) -> String {
         let cross = p.predicted_cross.len();
         let _ = writeln!(
             s,
-            "verified: the hybrid {} builds {} ({} native, {} cross), as predicted",
+            "verified: the hybrid {} builds {} ({} native, {} cross), as predicted{}",
             o.hybrid_drv,
             plural(o.hybrid_builds, "derivation", "derivations"),
             o.hybrid_builds.saturating_sub(cross),
-            cross
+            cross,
+            if o.already_done > 0 {
+                format!(
+                    "; {} of the predicted rebuilds {} already valid here or in a cache (the estimates above still count {})",
+                    o.already_done,
+                    if o.already_done == 1 { "is" } else { "are" },
+                    if o.already_done == 1 { "it" } else { "them" },
+                )
+            } else {
+                String::new()
+            }
         );
     } else {
         let _ = writeln!(

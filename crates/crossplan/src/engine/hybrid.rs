@@ -104,10 +104,18 @@ pub fn cross_work(m: &Missing, top: &str) -> CrossWork {
 /// (their `.drv` paths change with the swap), cross builds by exact path.
 /// Empty when they agree. A build that is not a predicted cross build counts
 /// as native, so an unexpected cross build shows up as an unpredicted name.
+///
+/// `done`: by name, the derivations of the hybrid's closure that are not in
+/// the base's (re-hashed by the swaps) and that the hybrid does not build —
+/// their outputs are valid here or substitutable (a hybrid built before).
+/// The plan cannot know those paths before instantiating, so it predicts
+/// them as rebuilds; up to that many missing builds of a name are no
+/// difference. A dependent the swap did not re-hash is still one.
 pub fn differences(
     predicted_native: &BTreeMap<String, usize>,
     predicted_cross: &BTreeSet<String>,
     built: &Missing,
+    done: &BTreeMap<String, usize>,
 ) -> Vec<String> {
     let mut native: BTreeMap<&str, usize> = BTreeMap::new();
     for (drv, info) in &built.build {
@@ -124,7 +132,8 @@ pub fn differences(
     for name in names {
         let want = predicted_native.get(name).copied().unwrap_or(0);
         let got = native.get(name).copied().unwrap_or(0);
-        if want != got {
+        let excused = done.get(name).copied().unwrap_or(0);
+        if !(got..=got + excused).contains(&want) {
             out.push(format!(
                 "{name}: predicted {want} build{}, the hybrid builds {got}",
                 if want == 1 { "" } else { "s" }
@@ -210,6 +219,10 @@ pub struct HybridOutcome {
     /// Verification: how the walk of the hybrid differs from the
     /// prediction (empty: it matches).
     pub verification: Vec<String>,
+    /// Predicted native rebuilds that the hybrid does not build because its
+    /// re-hashed derivation is already valid here or substitutable (a
+    /// hybrid built before); the plan's numbers still count them.
+    pub already_done: usize,
     pub check: Option<CheckOutcome>,
     /// Lookups that failed for good, over every walk.
     pub lookup_errors: usize,
@@ -447,7 +460,21 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
     }
     let built = walk(planner, &hybrid_drv, "hybrid", req.progress).await?;
     lookup_errors += built.errors.len();
-    let verification = differences(&plan.predicted_native, &plan.predicted_cross, &built);
+    let done = rehashed_not_built(planner, &graph, &hybrid_drv, &built)?;
+    let verification = differences(&plan.predicted_native, &plan.predicted_cross, &built, &done);
+    let already_done = plan
+        .predicted_native
+        .iter()
+        .map(|(name, &want)| {
+            let got = built
+                .build
+                .iter()
+                .filter(|(d, b)| b.name == *name && !plan.predicted_cross.contains(*d))
+                .count();
+            want.saturating_sub(got)
+                .min(done.get(name).copied().unwrap_or(0))
+        })
+        .sum();
 
     let check = match &req.check {
         Some(options) => {
@@ -482,9 +509,34 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
         plan,
         hybrid_drv,
         verification,
+        already_done,
         check,
         lookup_errors,
     })
+}
+
+/// By name, the derivations of `hybrid_drv`'s closure that the base's
+/// closure (`graph`) does not have (re-hashed by the swaps, or cross) and
+/// that its walk (`built`) does not build: valid here or substitutable.
+fn rehashed_not_built(
+    planner: &Planner,
+    graph: &NativeGraph,
+    hybrid_drv: &str,
+    built: &Missing,
+) -> anyhow::Result<BTreeMap<String, usize>> {
+    let store = &planner.engine.store;
+    let base: BTreeSet<&str> = graph.nodes.iter().map(|n| n.drv.as_str()).collect();
+    let closure = store
+        .load_closure(&[store.parse_path(hybrid_drv)?])
+        .with_context(|| format!("reading the derivations of {hybrid_drv}"))?;
+    let mut done: BTreeMap<String, usize> = BTreeMap::new();
+    for (p, info) in &closure.drvs {
+        let drv = store.render(p);
+        if !base.contains(drv.as_str()) && !built.build.contains_key(&drv) {
+            *done.entry(info.name.clone()).or_insert(0) += 1;
+        }
+    }
+    Ok(done)
 }
 
 /// The walk of one `.drv` (all outputs), with a progress line.
@@ -707,7 +759,7 @@ mod tests {
         let native: BTreeMap<String, usize> =
             [("app-1.0".to_string(), 2), ("initrd".to_string(), 1)].into();
         let cross: BTreeSet<String> = [kernel.clone()].into();
-        assert!(differences(&native, &cross, &m).is_empty());
+        assert!(differences(&native, &cross, &m, &BTreeMap::new()).is_empty());
 
         // one app fewer predicted, a module predicted that is not built, and
         // another cross kernel predicted than the one built
@@ -719,7 +771,7 @@ mod tests {
         .into();
         let other = path('5', "linux-riscv64-unknown-linux-gnu-6.12.4.drv");
         let cross: BTreeSet<String> = [other.clone()].into();
-        let d = differences(&native, &cross, &m);
+        let d = differences(&native, &cross, &m, &BTreeMap::new());
         assert_eq!(
             d,
             [
@@ -729,6 +781,38 @@ mod tests {
                     .to_string(),
                 format!("{other}: predicted as a cross build, but the hybrid does not build it"),
             ]
+        );
+
+        // A predicted rebuild that the hybrid does not build because its
+        // re-hashed derivation is valid already is no difference; one more
+        // missing than that still is, and so is an extra build.
+        let native: BTreeMap<String, usize> = [
+            ("app-1.0".to_string(), 2),
+            ("initrd".to_string(), 1),
+            ("kernel-modules".to_string(), 2),
+        ]
+        .into();
+        let cross: BTreeSet<String> = [kernel.clone()].into();
+        let done: BTreeMap<String, usize> = [("kernel-modules".to_string(), 2)].into();
+        assert!(differences(&native, &cross, &m, &done).is_empty());
+        let short: BTreeMap<String, usize> = [("kernel-modules".to_string(), 1)].into();
+        assert_eq!(
+            differences(&native, &cross, &m, &short),
+            ["kernel-modules: predicted 2 builds, the hybrid builds 0"]
+        );
+        let mut extra = m.clone();
+        extra
+            .build
+            .insert(path('6', "kernel-modules.drv"), build("kernel-modules"));
+        extra
+            .build
+            .insert(path('7', "kernel-modules.drv"), build("kernel-modules"));
+        extra
+            .build
+            .insert(path('8', "kernel-modules.drv"), build("kernel-modules"));
+        assert_eq!(
+            differences(&native, &cross, &extra, &done),
+            ["kernel-modules: predicted 2 builds, the hybrid builds 3"]
         );
     }
 }
@@ -933,7 +1017,7 @@ mod oracle {
         );
         // crossplan's own verification: its walk of the hybrid
         let ours = walk_with(&ctx.store, &CacheLookups(&ctx.subs), drv).await;
-        let d = differences(native, cross, &ours);
+        let d = differences(native, cross, &ours, &BTreeMap::new());
         assert!(
             d.is_empty(),
             "{drv}: the verification fails:\n{}",

@@ -264,6 +264,22 @@ fn hybrid_oracle_swaps_the_kernel_checks_with_nix_writes_and_builds() {
         .map(|(p, _, _)| p.as_str())
         .collect();
     assert_eq!(emulated.len(), 3, "{:?}", table.0);
+
+    // Once the hybrid is built, its re-hashed dependents are valid here:
+    // the hybrid builds none of the predicted rebuilds, and that is no
+    // misprediction (review of issue 11: this run failed the verification
+    // with "initrd-linux-6.12.4: predicted 1 build, the hybrid builds 0").
+    let after = ctx.run(&["hybrid", SPEC_KEY, "--check", "--json"], &conf, &[]);
+    assert_eq!(
+        after.code, 0,
+        "{}\n{}\n{}",
+        after.command, after.stdout, after.stderr
+    );
+    let j = after.json();
+    assert_eq!(j["verification"], serde_json::json!([]), "{j:#}");
+    assert_eq!(j["check"]["differences"], serde_json::json!([]), "{j:#}");
+    assert_eq!(j["hybrid_builds"].as_u64(), Some(0), "{j:#}");
+    assert_eq!(j["already_done"].as_u64(), Some(3), "{j:#}");
 }
 
 /// A remote builder for riscv64 at speed factor 8 keeps the kernel native
