@@ -460,7 +460,19 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
     }
     let built = walk(planner, &hybrid_drv, "hybrid", req.progress).await?;
     lookup_errors += built.errors.len();
-    let done = rehashed_not_built(planner, &graph, &hybrid_drv, &built)?;
+    // Only when builds are missing: reading the hybrid's closure costs.
+    let done = if differences(
+        &plan.predicted_native,
+        &plan.predicted_cross,
+        &built,
+        &BTreeMap::new(),
+    )
+    .is_empty()
+    {
+        BTreeMap::new()
+    } else {
+        rehashed_not_built(planner, &graph, &hybrid_drv, &built)?
+    };
     let verification = differences(&plan.predicted_native, &plan.predicted_cross, &built, &done);
     let already_done = plan
         .predicted_native
