@@ -79,7 +79,9 @@ pub async fn run(args: HybridArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     if let Some(f) = file.as_mut()
         && refused.is_none()
     {
-        f.set(&outcome.entry, &outcome.plan.swaps, &reason(&outcome));
+        if !same_swaps(f, &outcome.entry, &outcome.plan.swaps) {
+            f.set(&outcome.entry, &outcome.plan.swaps, &reason(&outcome));
+        }
         let changed = f.write_atomic(&file_path)?;
         written = Some(Written {
             path: &file_path,
@@ -113,7 +115,11 @@ pub async fn run(args: HybridArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     } else if let Some(why) = refused
         && args.write
     {
-        eprintln!("not written: {} (the hybrid {why})", file_path.display());
+        if why.starts_with("answer") {
+            eprintln!("not written: {} (the {why})", file_path.display());
+        } else {
+            eprintln!("not written: {} (the hybrid {why})", file_path.display());
+        }
     }
 
     if !outcome.verification.is_empty() {
@@ -163,6 +169,9 @@ fn refusal(o: &HybridOutcome) -> Option<&'static str> {
         o.verification.is_empty(),
         o.check.as_ref().is_none_or(|c| c.differences.is_empty()),
     )
+    .or((o.lookup_errors > 0).then_some(
+        "answer is partial: lookups failed or a cache was unreachable, so the costs may be overstated",
+    ))
 }
 
 fn refusal_of(possible: bool, verified: bool, checked: bool) -> Option<&'static str> {
@@ -175,6 +184,20 @@ fn refusal_of(possible: bool, verified: bool, checked: bool) -> Option<&'static 
     } else {
         None
     }
+}
+
+/// Whether the file's entry for `entry` has exactly `swaps` already (its
+/// reason, made of this host's estimates, is then kept: the file changes
+/// only when the decision does).
+fn same_swaps(file: &HybridFile, entry: &str, swaps: &[String]) -> bool {
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v.dedup();
+        v
+    };
+    file.swaps(entry)
+        .is_some_and(|old| sorted(old) == sorted(swaps))
 }
 
 /// The one line the hybrid file records.

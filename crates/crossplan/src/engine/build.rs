@@ -24,9 +24,11 @@ use crate::exit;
 /// Log lines kept per build for the failure report.
 const LOG_TAIL: usize = 25;
 
-/// The cache settings the plan was made against, as `nix build --option`
-/// pairs: the overrides of crossplan's command line, and the settings of a
-/// `--nix-conf` file (which Nix itself would not read).
+/// The settings the plan was made against, as `nix build --option` pairs:
+/// the cache overrides of crossplan's command line, and with `--nix-conf`
+/// (a file Nix itself would not read) its caches and keys and the host
+/// facts the routes came from (`extra-platforms`, `builders`, `max-jobs`,
+/// `system-features`), so Nix builds where the plan said.
 pub fn nix_options(cache: &CacheArgs, engine: &Engine) -> Vec<(&'static str, String)> {
     let from_file = cache.nix.nix_conf.is_some();
     let s = &engine.settings;
@@ -45,6 +47,17 @@ pub fn nix_options(cache: &CacheArgs, engine: &Engine) -> Vec<(&'static str, Str
         options.push(("require-sigs", require.to_string()));
     } else if from_file {
         options.push(("require-sigs", s.require_sigs().to_string()));
+    }
+    if from_file {
+        options.push(("extra-platforms", s.extra_platforms().join(" ")));
+        options.push(("builders", s.builders().to_owned()));
+        options.push(("max-jobs", s.max_jobs().to_string()));
+        // Nix computes its default features (kvm where /dev/kvm exists, …):
+        // pass the file's only when it names some.
+        let features = s.system_features();
+        if !features.is_empty() {
+            options.push(("system-features", features.join(" ")));
+        }
     }
     options
 }

@@ -421,7 +421,7 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
         });
     }
 
-    let plan = plan(
+    let mut plan = plan(
         &graph,
         &candidates,
         all_cross,
@@ -487,6 +487,19 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
                 .min(done.get(name).copied().unwrap_or(0))
         })
         .sum();
+
+    // Derivations the prediction counted as builds but that are built or
+    // cached already: the walk of the instantiated hybrid is then the exact
+    // work, and the hybrid's total is estimated from it.
+    if verification.is_empty() && already_done > 0 {
+        plan.hybrid = estimate(
+            "hybrid",
+            &work_from_missing(&built),
+            &planner.host,
+            &planner.model,
+            &planner.history,
+        );
+    }
 
     let check = match &req.check {
         Some(options) => {

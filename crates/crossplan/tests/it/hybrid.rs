@@ -241,12 +241,9 @@ fn hybrid_oracle_swaps_the_kernel_checks_with_nix_writes_and_builds() {
 
     // build --hybrid: builds the spec's `built` (the file's swaps), here
     // for real (the riscv64 builders are /bin/sh, which Nix runs once
-    // extra-platforms has riscv64-linux), and records every build.
-    let b = ctx.run(
-        &["build", "--hybrid", SPEC_KEY],
-        &conf,
-        &[("NIX_CONFIG", &format!("extra-platforms = {NATIVE_SYSTEM}"))],
-    );
+    // extra-platforms has riscv64-linux: crossplan passes the --nix-conf
+    // file's extra-platforms on to nix build), and records every build.
+    let b = ctx.run(&["build", "--hybrid", SPEC_KEY], &conf, &[]);
     assert_eq!(b.code, 0, "{}\n{}", b.command, b.stderr);
     assert!(b.stderr.contains("hybrid"), "{}", b.stderr);
     let db = HistoryDb::open(&ctx.dir.path().join("history.sqlite")).expect("history");
@@ -280,6 +277,27 @@ fn hybrid_oracle_swaps_the_kernel_checks_with_nix_writes_and_builds() {
     assert_eq!(j["check"]["differences"], serde_json::json!([]), "{j:#}");
     assert_eq!(j["hybrid_builds"].as_u64(), Some(0), "{j:#}");
     assert_eq!(j["already_done"].as_u64(), Some(3), "{j:#}");
+    // … and the hybrid's total is estimated from what is left: nothing.
+    assert_eq!(j["plan"]["hybrid"]["builds"].as_u64(), Some(0), "{j:#}");
+    // The swaps are the same, so --write keeps the file (its reason was
+    // made with the first run's estimates) byte for byte.
+    let text = std::fs::read_to_string(&file).expect("file");
+    let w = ctx.run(&["hybrid", SPEC_KEY, "--write"], &conf, &[]);
+    assert_eq!(w.code, 0, "{}\n{}", w.command, w.stderr);
+    assert!(w.stderr.contains("unchanged:"), "{}", w.stderr);
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), text);
+
+    // A cache that cannot be reached makes the answer partial (exit 3), and
+    // a partial answer is not written.
+    let partial = ctx.conf(
+        "partial.conf",
+        &format!("extra-platforms = {NATIVE_SYSTEM}\nextra-substituters = http://127.0.0.1:9\n"),
+    );
+    std::fs::remove_file(&file).expect("rm");
+    let p = ctx.run(&["hybrid", SPEC_KEY, "--write"], &partial, &[]);
+    assert_eq!(p.code, 3, "{}\n{}\n{}", p.command, p.stdout, p.stderr);
+    assert!(p.stderr.contains("not written"), "{}", p.stderr);
+    assert!(!file.exists());
 }
 
 /// A remote builder for riscv64 at speed factor 8 keeps the kernel native
