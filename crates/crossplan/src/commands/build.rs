@@ -15,6 +15,7 @@ use crossplan_plan::{PlanOptions, VariantEstimate, estimate};
 use crate::cli::{BuildArgs, GlobalArgs};
 use crate::engine::build::{Expected, nix_build_args, nix_options, run_nix_build, shell_line};
 use crate::engine::hybrid::built_installable;
+use crate::engine::hybrid_spec::known_keys;
 use crate::engine::plan::{Planner, work_from_missing};
 use crate::engine::progress::{self, ProgressLine};
 use crate::engine::targets::select_targets;
@@ -78,7 +79,29 @@ async fn build_hybrid(args: &BuildArgs, key: &str) -> anyhow::Result<u8> {
         .missing(std::slice::from_ref(&installable), &p)
         .await;
     line.finish();
-    let m = m.with_context(|| format!("computing what {installable} needs"))?;
+    let m = match m {
+        Ok(m) => m,
+        Err(err) => {
+            // An unknown key: say which keys the flake has.
+            let (flake, sys) = (args.common.flake.clone(), planner.host.system.clone());
+            let known = if key.contains('#') {
+                Vec::new()
+            } else {
+                tokio::task::spawn_blocking(move || known_keys(&flake, &sys))
+                    .await
+                    .unwrap_or_default()
+            };
+            return Err(if !known.is_empty() && !known.iter().any(|k| k == key) {
+                err.context(format!(
+                    "{} has no hybrid spec `{key}`; it has: {}",
+                    args.common.flake,
+                    known.join(", ")
+                ))
+            } else {
+                err.context(format!("computing what {installable} needs"))
+            });
+        }
+    };
     let est = estimate(
         "hybrid",
         &work_from_missing(&m),

@@ -377,6 +377,14 @@ fn hybrid_oracle_bad_input_is_named() {
         r.stderr
     );
 
+    let r = ctx.run(&["build", "--hybrid", "nosuchboard"], &conf, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("nosuchboard") && r.stderr.contains(&format!("it has: {SPEC_KEY}")),
+        "build --hybrid lists the known keys too: {}",
+        r.stderr
+    );
+
     let r = ctx.run(&["hybrid", SPEC_KEY, "--swap", "a..b"], &conf, &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("a..b"), "{}", r.stderr);
