@@ -357,6 +357,9 @@ pub fn render_outcome(o: &HybridOutcome, host: &HostView) -> String {
         },
         plural(named, "named candidate", "named candidates")
     );
+    for n in &o.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
     for w in &p.warnings {
         let _ = writeln!(s, "warning: {w}");
     }

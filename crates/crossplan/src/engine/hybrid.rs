@@ -224,6 +224,8 @@ pub struct HybridOutcome {
     /// hybrid built before); the plan's numbers still count them.
     pub already_done: usize,
     pub check: Option<CheckOutcome>,
+    /// Candidates left out, and why.
+    pub notes: Vec<String>,
     /// Lookups that failed for good, over every walk.
     pub lookup_errors: usize,
 }
@@ -310,6 +312,7 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
 
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut sources: Vec<CandidateSource> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for (attr, origin) in &named {
         let r = resolved.get(attr.as_str());
         let side_missing = |side| EngineError::SwapNotFound {
@@ -324,12 +327,29 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
             },
             installable: installable.clone(),
         };
-        let native_drv = r
-            .and_then(|r| r.native.clone())
-            .ok_or_else(|| side_missing("native"))?;
-        let cross_drv = r
-            .and_then(|r| r.cross.clone())
-            .ok_or_else(|| side_missing("cross"))?;
+        let native_drv = r.and_then(|r| r.native.clone());
+        let cross_drv = r.and_then(|r| r.cross.clone());
+        // A default the spec offers that does not apply here (the cross
+        // set throws on a build host of the board's own system; a board
+        // without that kernel) is left out with a note; a named one is an
+        // error.
+        let usable =
+            native_drv.as_deref().is_some_and(|d| index.contains_key(d)) && cross_drv.is_some();
+        if *origin == Origin::Default && !usable {
+            notes.push(format!(
+                "the spec's default candidate {attr} is left out: {}",
+                if native_drv.is_none() {
+                    "the native set has no derivation there"
+                } else if cross_drv.is_none() {
+                    "the cross set has no derivation there (on a build host of the base's own system nothing is cross-built)"
+                } else {
+                    "its native derivation is not in the base's closure"
+                }
+            ));
+            continue;
+        }
+        let native_drv = native_drv.ok_or_else(|| side_missing("native"))?;
+        let cross_drv = cross_drv.ok_or_else(|| side_missing("cross"))?;
         let Some(&native) = index.get(native_drv.as_str()) else {
             return Err(EngineError::SwapNotInClosure {
                 attr: attr.clone(),
@@ -536,6 +556,7 @@ pub async fn run(planner: &Planner, req: &HybridRequest) -> anyhow::Result<Hybri
         verification,
         already_done,
         check,
+        notes,
         lookup_errors,
     })
 }

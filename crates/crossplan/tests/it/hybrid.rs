@@ -396,4 +396,21 @@ fn hybrid_oracle_bad_input_is_named() {
         "{}",
         r.stderr
     );
+
+    // A default candidate the spec offers that its sets do not have is left
+    // out with a note (a named one is an error, above).
+    let flake_nix = ctx.flake.join("flake.nix");
+    let text = std::fs::read_to_string(&flake_nix).expect("flake.nix");
+    let patched = text.replace("candidates = [ ", "candidates = [ \"nosuchdefault\" ");
+    assert_ne!(patched, text, "the test flake has a candidates list");
+    std::fs::write(&flake_nix, patched).expect("patch flake.nix");
+    let r = ctx.run(&["hybrid", SPEC_KEY], &conf, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("note: the spec's default candidate nosuchdefault is left out"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("swaps: kernel"), "{}", r.stdout);
 }
