@@ -109,12 +109,21 @@ pub fn spec_apply(names: &[String]) -> String {
 
 /// The `--apply` function that instantiates the hybrid with `swaps`, and
 /// resolves `guesses` in the native set (to check suggested attributes).
+/// Without swaps the hybrid is the base: a spec whose `hybrid [ ]` throws
+/// (a board on a build host of its own system, where nothing can be
+/// cross-built) gives its base.
 pub fn hybrid_apply(swaps: &[String], guesses: &[String]) -> String {
     format!(
         r#"spec:
   {HELPERS}
+  let
+    swaps = {};
+    none = tryEval (spec.hybrid [ ]).drvPath;
+  in
   {{
-    hybrid = (spec.hybrid {}).drvPath;
+    hybrid =
+      if swaps == [ ] then (if none.success then none.value else spec.base.drvPath)
+      else (spec.hybrid swaps).drvPath;
     guesses = map (a: drv (get spec.native a)) {};
   }}"#,
         nix_list(swaps),

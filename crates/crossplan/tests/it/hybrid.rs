@@ -313,6 +313,16 @@ fn hybrid_oracle_remote_builder_and_no_builder() {
         "remote.conf",
         &format!("builders = ssh://rv-builder {NATIVE_SYSTEM} - 4 8\n"),
     );
+    // The spec's `hybrid [ ]` throws here, as a board's does on a build
+    // host of its own system: without swaps the hybrid is the base anyway.
+    let flake_nix = ctx.flake.join("flake.nix");
+    let text = std::fs::read_to_string(&flake_nix).expect("flake.nix");
+    let patched = text.replace(
+        "inherit (f) native cross base allCross hybrid;",
+        "inherit (f) native cross base allCross;\n        hybrid = s: if s == [ ] then throw \"nothing to cross-build here\" else f.hybrid s;",
+    );
+    assert_ne!(patched, text, "the test flake inherits hybrid");
+    std::fs::write(&flake_nix, patched).expect("patch flake.nix");
     let r = ctx.run(&["hybrid", SPEC_KEY, "--json", "--check"], &conf, &[]);
     assert_eq!(r.code, 0, "{}\n{}", r.command, r.stderr);
     let j = r.json();
