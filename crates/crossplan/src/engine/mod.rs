@@ -166,13 +166,8 @@ impl Engine {
         .context("instantiating the roots")??;
         tracing::info!(roots = requests.len(), "resolved the roots");
         let adapter = crossplan_missing::cache::CacheLookups(&self.substituters);
-        // New narinfo results are saved while the walk waits for the network,
-        // not all at the end (a cold run has tens of thousands of rows).
-        let (stop_saving, saver) = save_while_walking(self.substituters.clone());
-        let walked = query_missing(&self.store, &requests, &adapter, &self.options, progress).await;
-        let _ = stop_saving.send(());
-        let _ = saver.await;
-        let mut missing = walked?;
+        let mut missing =
+            query_missing(&self.store, &requests, &adapter, &self.options, progress).await?;
         let stats = self.substituters.stats();
         tracing::info!(
             requests = stats.requests,
@@ -197,40 +192,6 @@ impl Engine {
             }));
         Ok(missing)
     }
-}
-
-/// How often results are saved to the narinfo disk cache during a walk.
-const SAVE_EVERY: Duration = Duration::from_millis(250);
-
-/// Save new narinfo results every [`SAVE_EVERY`] until told to stop (the
-/// final save, of what is left, is the caller's). Each save writes only the
-/// rows new since the last one.
-fn save_while_walking(
-    substituters: Substituters,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        if !substituters.has_disk_cache() {
-            return;
-        }
-        let mut tick = tokio::time::interval(SAVE_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                _ = &mut stopped => return,
-                _ = tick.tick() => {
-                    if let Err(err) = substituters.flush().await {
-                        tracing::debug!("could not save the narinfo cache yet: {err}");
-                    }
-                }
-            }
-        }
-    });
-    (stop, task)
 }
 
 /// What a cancelled walk leaves undone.
