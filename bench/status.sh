@@ -314,7 +314,8 @@ def ratio(a, b):
 
 
 print(f"\ncrossplan status vs nix-store --realise --dry-run, cold narinfo caches; seconds, "
-      f"median (min–max) of {runs} crossplan / {nix_runs} Nix runs; {machine}\n")
+      f"median (min–max) of {runs} crossplan / {nix_runs} Nix runs"
+      f"{f' (1 on the {size:,}-derivation graph)' if size else ''}; {machine}\n")
 print("| derivations | latency | Nix 2.8 | Nix 2.34 | crossplan cold | crossplan warm "
       "| RSS MiB cold / warm | cold ÷ Nix 2.8 | cold ÷ Nix 2.34 | goals | agrees with Nix |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
