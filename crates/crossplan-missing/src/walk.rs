@@ -376,8 +376,8 @@ impl<'s> Walk<'s> {
     /// may ask for: those a root or a derivation of the closure wants (an
     /// input derivation is requested with the outputs its user names, so a
     /// `dev` or `doc` output nobody uses is never looked up by Nix's walk,
-    /// and looking it up ahead of the walk was about one in fifteen of a cold run.s
-    /// requests). A path only a narinfo's `References` lead to is looked up
+    /// and looking it up ahead of the walk was about one in fifteen of a
+    /// cold run's lookups). A path only a narinfo's `References` lead to is looked up
     /// when the walk demands it.
     fn queue_speculative(&mut self, roots: &[Request]) {
         let mut wanted: HashSet<&StorePath> = HashSet::default();
