@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark `crossplan status` against Nix's own dry run on a generated graph.
 #
-#   bench/status.sh            # ~18,000 derivations, 20 ms and 0 ms latency
+#   bench/status.sh                  # ~18,000 derivations, 20 ms and 0 ms latency
 #   NODES=3000 RUNS=3 bench/status.sh
+#   SIZE=100000 bench/status.sh      # the scale point: 100,000 derivations at
+#                                    # 20 ms beside the 18,000 (NODES) graph
 #
 # It builds the release binaries, generates a layered derivation graph with
 # crossplan-gengraph (~30% of nodes cached across two caches of different
@@ -16,41 +18,65 @@
 #                                             leaves it out)
 #   crossplan status --json ROOTS            (cold narinfo cache)
 #   crossplan status --json ROOTS            (warm: narinfo cache filled)
-# plus crossplan's peak RSS (/usr/bin/time -v), and checks that both answers
-# agree. Needs: nix, python3, GNU time (`time`), hyperfine (optional: a
-# date-based loop otherwise).
+# plus crossplan's peak RSS cold and warm (/usr/bin/time -v), and checks that
+# the answers agree (crossplan-drycompare, the oracle tests' own parser).
+# It prints one table: median [min-max] of each, RSS, the ratio to each Nix,
+# the goals of issue 12 and agreement.
+#
+# SIZE=N adds a graph of N derivations (its own work dir, WORK_BIG), timed at
+# 20 ms only, beside the NODES graph in the same run: crossplan cold and warm,
+# RSS, and one Nix 2.8 dry run for agreement and its time (Nix 2.34 with
+# NIX_SID_BIG=1: importing 100,000 derivations into its store takes long).
+# The NODES graph is then timed at 20 ms without Nix (NIX_BASE=1 adds it).
+# Scale goal: N cold <= 6 x the NODES cold time, RSS <= 600 MiB, agreement.
+#
+# Needs: nix, python3, GNU time (`time`), hyperfine (optional: a date-based
+# loop otherwise).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 NODES=${NODES:-18000}
+SIZE=${SIZE:-}             # the scale point's graph size (empty: none)
 SEED=${SEED:-1}
 RUNS=${RUNS:-5}            # crossplan runs per case
 NIX_RUNS=${NIX_RUNS:-3}    # Nix runs per case (slow)
 LATENCIES=${LATENCIES:-"20 0"}
 NIX_SID=${NIX_SID:-1}      # also time Nix 2.34 (needs root: a chroot)
+NIX_SID_BIG=${NIX_SID_BIG:-0}
+NIX_BASE=${NIX_BASE:-0}    # with SIZE: time Nix on the NODES graph too
 CACHED=${CACHED:-0.28}
 VALID=${VALID:-0.006}
 VALID_LAYERS=${VALID_LAYERS:-0.1}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
 WORK=${WORK:-$(mktemp -d /tmp/crossplan-bench.XXXXXX)}
 mkdir -p "$WORK"
+if [ -n "$SIZE" ]; then
+  case $SIZE in
+    *[!0-9]*) echo "bench: SIZE must be a number of derivations, not '$SIZE'" >&2; exit 2 ;;
+  esac
+  WORK_BIG=${WORK_BIG:-$WORK/size-$SIZE}
+  mkdir -p "$WORK_BIG"
+fi
 
 echo "== building release binaries (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
 (cd "$repo" && cargo build --release -q -p crossplan -p crossplan-testkit --bins)
 bin=$CARGO_TARGET_DIR/release
 CROSSPLAN=$bin/crossplan
 
-if [ ! -f "$WORK/fx/fixture.json" ]; then
-  echo "== generating a $NODES-node graph in $WORK/fx" >&2
-  t0=$(date +%s.%N)
-  "$bin/crossplan-gengraph" --dir "$WORK/fx" --nodes "$NODES" --seed "$SEED" \
-    --cached "$CACHED" --valid "$VALID" --valid-layers "$VALID_LAYERS" --bad-sig 0 > /dev/null
-  t1=$(date +%s.%N)
-  echo "   generated in $(python3 -c "print(f'{$t1-$t0:.1f}')") s" >&2
-fi
-FX=$WORK/fx/fixture.json
-python3 - "$FX" "$WORK" <<'PY'
+# prepare_graph NODES DIR: generate DIR/fx (once) and write DIR/{roots,keys,dirs}.txt
+prepare_graph() {
+  local nodes=$1 dir=$2
+  if [ ! -f "$dir/fx/fixture.json" ]; then
+    echo "== generating a $nodes-node graph in $dir/fx" >&2
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$bin/crossplan-gengraph" --dir "$dir/fx" --nodes "$nodes" --seed "$SEED" \
+      --cached "$CACHED" --valid "$VALID" --valid-layers "$VALID_LAYERS" --bad-sig 0 > /dev/null
+    t1=$(date +%s.%N)
+    echo "   generated in $(python3 -c "print(f'{$t1-$t0:.1f}')") s" >&2
+  fi
+  python3 - "$dir/fx/fixture.json" "$dir" <<'PY'
 import json, sys
 fx = json.load(open(sys.argv[1]))
 open(sys.argv[2] + "/roots.txt", "w").write("\n".join(fx["roots"]) + "\n")
@@ -58,23 +84,21 @@ open(sys.argv[2] + "/keys.txt", "w").write(fx["trusted_public_keys"])
 open(sys.argv[2] + "/dirs.txt", "w").write(fx["hi_dir"] + "\n" + fx["lo_dir"] + "\n")
 print("   " + fx["summary"], file=sys.stderr)
 PY
-KEYS=$(cat "$WORK/keys.txt")
-HI_DIR=$(sed -n 1p "$WORK/dirs.txt")
-LO_DIR=$(sed -n 2p "$WORK/dirs.txt")
-nroots=$(wc -l < "$WORK/roots.txt")
+}
 
 # Nix 2.34: the same graph in the sid chroot's own store (the .drv closure
 # and the outputs valid here, exported once), timed inside the chroot against
 # the same caches on 127.0.0.1 (the chroot shares this network).
 SID_DIR=$CARGO_TARGET_DIR/bench-sid
 sid_version=-
-if [ "$NIX_SID" = 1 ]; then
+sid_import() { # DIR: import DIR's graph into Nix 2.34's store (once per graph)
   mkdir -p "$SID_DIR"
   bash "$repo/scripts/nix-sid.sh" setup >&2
-  sid_stamp=$SID_DIR/imported-$(md5sum < "$WORK/roots.txt" | cut -c1-12)
+  local sid_stamp
+  sid_stamp=$SID_DIR/imported-$(md5sum < "$1/roots.txt" | cut -c1-12)
   if [ ! -f "$sid_stamp" ]; then
     echo "== importing the graph into Nix 2.34's store" >&2
-    sed 's/[!^].*//' "$WORK/roots.txt" | sort -u > "$SID_DIR/drvs.txt"
+    sed 's/[!^].*//' "$1/roots.txt" | sort -u > "$SID_DIR/drvs.txt"
     xargs nix-store -qR --include-outputs < "$SID_DIR/drvs.txt" > "$SID_DIR/closure.txt"
     # One export stream per chunk of 1000 paths, which fits one command line
     # (xargs would run several exports and concatenate their streams,
@@ -94,15 +118,20 @@ if [ "$NIX_SID" = 1 ]; then
     fi
     touch "$sid_stamp"
   fi
-  cp "$WORK/roots.txt" "$SID_DIR/roots.txt"
+  cp "$1/roots.txt" "$SID_DIR/roots.txt"
   sid_version=$(bash "$repo/scripts/nix-sid.sh" run "nix --version" 2>/dev/null | awk '{print $3}')
-fi
+}
 
-# sid_time LAT RUNS -> median seconds of Nix 2.34's cold dry run (timed
-# inside the chroot); the stderr of its first run goes to $WORK/nix234-LAT.txt
+# stats FILE -> "median min max" of the numbers in FILE (one a line)
+stats() {
+  python3 -c "import statistics,sys; t=[float(l) for l in open(sys.argv[1]) if l.strip()]; print(statistics.median(t), min(t), max(t))" "$1"
+}
+
+# sid_time NAME RUNS -> "median min max" seconds of Nix 2.34's cold dry run
+# (timed inside the chroot); the stderr of its first run goes to $WORK/NAME.txt
 sid_time() {
   rm -f "$SID_DIR/times.txt"
-  cat >"$SID_DIR/run.sh" <<EOF
+  cat >"$SID_DIR/run.sh" <<SIDRUN
 for i in \$(seq $2); do
   rm -rf /tmp/xdg-nix
   a=\$(date +%s.%N)
@@ -114,10 +143,11 @@ for i in \$(seq $2); do
   [ "\$i" = 1 ] && cp '$SID_DIR/nix-run.txt' '$SID_DIR/nix-first.txt'
 done
 true
-EOF
+SIDRUN
   bash "$repo/scripts/nix-sid.sh" run "bash '$SID_DIR/run.sh'" >&2
-  cp "$SID_DIR/nix-first.txt" "$WORK/nix234-$1.txt"
-  python3 -c "import statistics,sys; print(statistics.median(float(b)-float(a) for a,b in (l.split() for l in open(sys.argv[1]))))" "$SID_DIR/times.txt"
+  cp "$SID_DIR/nix-first.txt" "$WORK/$1.txt"
+  awk '{print $2 - $1}' "$SID_DIR/times.txt" > "$WORK/$1.times"
+  stats "$WORK/$1.times"
 }
 
 pids=()
@@ -144,101 +174,190 @@ start_server() { # VAR dir latency: start a server (in this shell, so its pid is
 HAVE_HYPERFINE=0
 command -v hyperfine > /dev/null && HAVE_HYPERFINE=1
 
-# time_cmd NAME RUNS PREPARE COMMAND -> median seconds on stdout
+# time_cmd NAME RUNS PREPARE COMMAND -> "median min max" seconds on stdout
 time_cmd() {
   local name=$1 runs=$2 prepare=$3 cmd=$4
   if [ "$HAVE_HYPERFINE" = 1 ]; then
     hyperfine --style none --runs "$runs" --prepare "$prepare" --export-json "$WORK/$name.json" \
       "$cmd" > /dev/null 2> "$WORK/$name.hf.err" || { cat "$WORK/$name.hf.err" >&2; exit 1; }
-    python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['median'])" "$WORK/$name.json"
+    python3 -c "import json,sys; print('\n'.join(map(str, json.load(open(sys.argv[1]))['results'][0]['times'])))" \
+      "$WORK/$name.json" > "$WORK/$name.times"
   else
-    local times=()
+    : > "$WORK/$name.times"
+    local a b
     for _ in $(seq "$runs"); do
       bash -c "$prepare"
-      local a b
       a=$(date +%s.%N)
       bash -c "$cmd" > /dev/null 2>&1
       b=$(date +%s.%N)
-      times+=("$(python3 -c "print($b-$a)")")
+      python3 -c "print($b-$a)" >> "$WORK/$name.times"
     done
-    python3 -c "import statistics,sys; print(statistics.median(map(float, sys.argv[1:])))" "${times[@]}"
   fi
+  stats "$WORK/$name.times"
+}
+
+# peak_rss XDG -> peak RSS in KiB of one crossplan run with that cache directory
+peak_rss() {
+  # shellcheck disable=SC2046 # one argument per root
+  XDG_CACHE_HOME=$1 /usr/bin/time -v "$CROSSPLAN" status --json --substituters "$SUBS" \
+    --trusted-public-keys "$KEYS" --require-sigs true $(cat "$ROOTS") > /dev/null 2> "$1.rss" || true
+  sed -n 's/.*Maximum resident set size (kbytes): //p' "$1.rss" | tail -1
 }
 
 results=$WORK/results.txt
 : > "$results"
-for lat in $LATENCIES; do
-  start_server HI "$HI_DIR" "$lat"
-  start_server LO "$LO_DIR" "$lat"
-  SUBS="$LO $HI"
-  echo "== latency $lat ms: hi=$HI lo=$LO, $nroots roots" >&2
-  nix_cmd="XDG_CACHE_HOME=$WORK/xdg-nix nix-store --realise --dry-run \$(cat $WORK/roots.txt) --option substituters '$SUBS' --option trusted-public-keys '$KEYS' --option require-sigs true"
-  cp_cmd="XDG_CACHE_HOME=$WORK/xdg-cp $CROSSPLAN status --json --substituters '$SUBS' --trusted-public-keys '$KEYS' --require-sigs true \$(cat $WORK/roots.txt)"
-  warm_cmd="XDG_CACHE_HOME=$WORK/xdg-warm $CROSSPLAN status --json --substituters '$SUBS' --trusted-public-keys '$KEYS' --require-sigs true \$(cat $WORK/roots.txt)"
 
-  # Agreement on this graph, once.
-  bash -c "rm -rf $WORK/xdg-nix; $nix_cmd" 2> "$WORK/nix-$lat.txt" > /dev/null
-  set +e
-  bash -c "rm -rf $WORK/xdg-cp; $cp_cmd" > "$WORK/cp-$lat.json" 2> "$WORK/cp-$lat.err"
-  cp_exit=$?
-  set -e
-  # The testkit's dry-run parser (the oracle tests' own) says whether they agree.
-  if [ "$cp_exit" != 0 ]; then
-    agree="NO (crossplan exit $cp_exit)"
-  elif cmp_out=$("$bin/crossplan-drycompare" --nix "$WORK/nix-$lat.txt" --crossplan "$WORK/cp-$lat.json" 2>&1); then
-    agree="yes ($(printf '%s\n' "$cmp_out" | sed -n 's/^ *Nix: //p'))"
-  else
-    agree="NO: $(printf '%s\n' "$cmp_out" | grep -E '^ *- |drycompare' | head -3 | tr '\n' ' ')"
-  fi
-  echo "   answers agree: $agree" >&2
+# bench_graph NODES DIR LATENCIES WITH_NIX WITH_SID NIX_RUNS: time one graph
+# and append a row per latency to $results, fields separated by '|':
+#   nodes, latency, Nix 2.8, Nix 2.34, cold, warm ("median min max" or "- - -"),
+#   cold RSS KiB, warm RSS KiB, agreement
+bench_graph() {
+  local nodes=$1 dir=$2 lats=$3 with_nix=$4 with_sid=$5 nix_runs=$6
+  prepare_graph "$nodes" "$dir"
+  KEYS=$(cat "$dir/keys.txt")
+  ROOTS=$dir/roots.txt
+  local hi_dir lo_dir nroots
+  hi_dir=$(sed -n 1p "$dir/dirs.txt")
+  lo_dir=$(sed -n 2p "$dir/dirs.txt")
+  nroots=$(wc -l < "$ROOTS")
+  if [ "$with_sid" = 1 ]; then sid_import "$dir"; fi
+  local lat
+  for lat in $lats; do
+    local tag=$nodes-$lat
+    start_server HI "$hi_dir" "$lat"
+    start_server LO "$lo_dir" "$lat"
+    SUBS="$LO $HI"
+    echo "== $nodes derivations, latency $lat ms: hi=$HI lo=$LO, $nroots roots" >&2
+    local nix_cmd cp_cmd warm_cmd agree cp_exit cmp_out
+    nix_cmd="XDG_CACHE_HOME=$WORK/xdg-nix nix-store --realise --dry-run \$(cat $ROOTS) --option substituters '$SUBS' --option trusted-public-keys '$KEYS' --option require-sigs true"
+    cp_cmd="XDG_CACHE_HOME=$WORK/xdg-cp $CROSSPLAN status --json --substituters '$SUBS' --trusted-public-keys '$KEYS' --require-sigs true \$(cat $ROOTS)"
+    warm_cmd="XDG_CACHE_HOME=$WORK/xdg-warm $CROSSPLAN status --json --substituters '$SUBS' --trusted-public-keys '$KEYS' --require-sigs true \$(cat $ROOTS)"
 
-  nix_t=$(time_cmd "nix-$lat" "$NIX_RUNS" "rm -rf $WORK/xdg-nix" "$nix_cmd")
-  nix234_t=-
-  if [ "$NIX_SID" = 1 ]; then
-    nix234_t=$(sid_time "$lat" "$NIX_RUNS")
-    if ! cmp_out=$("$bin/crossplan-drycompare" --nix "$WORK/nix234-$lat.txt" --crossplan "$WORK/cp-$lat.json" 2>&1); then
-      agree="$agree; with Nix $sid_version: NO: $(printf '%s\n' "$cmp_out" | grep -E '^ *- |drycompare' | head -2 | tr '\n' ' ')"
+    local nix_t="- - -" nix234_t="- - -"
+    set +e
+    bash -c "rm -rf $WORK/xdg-cp; $cp_cmd" > "$WORK/cp-$tag.json" 2> "$WORK/cp-$tag.err"
+    cp_exit=$?
+    set -e
+    if [ "$cp_exit" != 0 ]; then
+      agree="NO (crossplan exit $cp_exit: $(tail -1 "$WORK/cp-$tag.err"))"
+    elif [ "$with_nix" = 1 ]; then
+      # Nix 2.8, timed; every run writes its answer, the last one is compared.
+      nix_t=$(time_cmd "nix28-$tag" "$nix_runs" "rm -rf $WORK/xdg-nix" "$nix_cmd 2> $WORK/nix28-$tag.txt")
+      # The testkit's dry-run parser (the oracle tests' own) says whether they agree.
+      if cmp_out=$("$bin/crossplan-drycompare" --nix "$WORK/nix28-$tag.txt" --crossplan "$WORK/cp-$tag.json" 2>&1); then
+        agree="yes ($(printf '%s\n' "$cmp_out" | sed -n 's/^ *Nix: //p'))"
+      else
+        agree="NO: $(printf '%s\n' "$cmp_out" | grep -E '^ *- |drycompare' | head -3 | tr '\n' ' ')"
+      fi
+      if [ "$with_sid" = 1 ]; then
+        nix234_t=$(sid_time "nix234-$tag" "$nix_runs")
+        if ! cmp_out=$("$bin/crossplan-drycompare" --nix "$WORK/nix234-$tag.txt" --crossplan "$WORK/cp-$tag.json" 2>&1); then
+          agree="$agree; with Nix $sid_version: NO: $(printf '%s\n' "$cmp_out" | grep -E '^ *- |drycompare' | head -2 | tr '\n' ' ')"
+        else
+          agree="$agree; Nix $sid_version agrees"
+        fi
+      fi
     else
-      agree="$agree; Nix $sid_version agrees"
+      agree="(not compared)"
     fi
-  fi
-  cold_t=$(time_cmd "cold-$lat" "$RUNS" "rm -rf $WORK/xdg-cp" "$cp_cmd")
-  rm -rf "$WORK/xdg-warm"; bash -c "$warm_cmd" > /dev/null 2>&1 || true
-  warm_t=$(time_cmd "warm-$lat" "$RUNS" "true" "$warm_cmd")
-  rm -rf "$WORK/xdg-cp"
-  # Peak RSS of one cold run.
-  rm -rf "$WORK/xdg-cp"
-  XDG_CACHE_HOME=$WORK/xdg-cp /usr/bin/time -v "$CROSSPLAN" status --json --substituters "$SUBS" \
-    --trusted-public-keys "$KEYS" --require-sigs true $(cat "$WORK/roots.txt") > /dev/null 2> "$WORK/rss-$lat.txt" || true
-  rss_kib=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/rss-$lat.txt" | tail -1)
-  echo "$lat $nix_t $nix234_t $cold_t $warm_t $rss_kib $agree" >> "$results"
-  echo "   nix 2.8 $nix_t s, nix 2.34 $nix234_t s, crossplan cold $cold_t s, warm $warm_t s, RSS $rss_kib KiB" >&2
-  cleanup
-done
+    echo "   answers agree: $agree" >&2
 
-python3 - "$results" "$NODES" "$RUNS" "$NIX_RUNS" "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%d)" <<'PY'
+    local cold_t warm_t rss_cold rss_warm
+    cold_t=$(time_cmd "cold-$tag" "$RUNS" "rm -rf $WORK/xdg-cp" "$cp_cmd")
+    rm -rf "$WORK/xdg-warm"
+    bash -c "$warm_cmd" > /dev/null 2>&1 || true
+    warm_t=$(time_cmd "warm-$tag" "$RUNS" "true" "$warm_cmd")
+    rm -rf "$WORK/xdg-cp"
+    rss_cold=$(peak_rss "$WORK/xdg-cp")
+    rss_warm=$(peak_rss "$WORK/xdg-warm")
+    rm -rf "$WORK/xdg-cp" "$WORK/xdg-warm"
+    echo "$nodes|$lat|$nix_t|$nix234_t|$cold_t|$warm_t|$rss_cold|$rss_warm|$agree" >> "$results"
+    echo "   median min max (s): nix 2.8 $nix_t, nix 2.34 $nix234_t, crossplan cold $cold_t, warm $warm_t; RSS cold $rss_cold KiB, warm $rss_warm KiB" >&2
+    cleanup
+  done
+}
+
+if [ -n "$SIZE" ]; then
+  base_sid=0
+  if [ "$NIX_BASE" = 1 ]; then base_sid=$NIX_SID; fi
+  bench_graph "$NODES" "$WORK" 20 "$NIX_BASE" "$base_sid" "$NIX_RUNS"
+  bench_graph "$SIZE" "$WORK_BIG" 20 1 "$NIX_SID_BIG" 1
+else
+  bench_graph "$NODES" "$WORK" "$LATENCIES" 1 "$NIX_SID" "$NIX_RUNS"
+fi
+
+python3 - "$results" "$NODES" "${SIZE:-0}" "$RUNS" "$NIX_RUNS" \
+  "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(date -u '+%Y-%m-%d %H:%M UTC')" <<'PY'
 import sys
 # Goals (issue 12): cold at 20 ms <= 0.05 x Nix 2.34; cold at 0 ms <= 0.30 x
-# Nix 2.8; warm <= 0.35 s with RSS <= 150 MiB.
-rows = [l.split(" ", 6) for l in open(sys.argv[1]) if l.strip()]
-print(f"\ncrossplan status vs nix-store --realise --dry-run, {sys.argv[2]} derivations; medians of {sys.argv[3]} crossplan / {sys.argv[4]} Nix runs; {sys.argv[5]}\n")
-print(f"{'latency':>8} {'nix 2.8':>9} {'nix 2.34':>9} {'cold':>8} {'warm':>8} {'/2.8':>6} {'/2.34':>6} {'goal':>14} {'warm':>5} {'RSS MiB':>8}  agree")
+# Nix 2.8; warm <= 0.35 s with RSS <= 150 MiB; the SIZE graph cold at 20 ms
+# <= 6 x the NODES graph's, RSS <= 600 MiB, agreeing with Nix.
+path, base, size, runs, nix_runs, machine = sys.argv[1:]
+base, size = int(base), int(size)
+rows = [l.rstrip("\n").split("|", 8) for l in open(path) if l.strip()]
+if not rows:
+    print("bench: nothing was measured (is LATENCIES empty?)", file=sys.stderr)
+    sys.exit(1)
+
+
+def tri(s):
+    v = s.split()
+    return None if v[0] == "-" else tuple(map(float, v))
+
+
+def fmt(t):
+    return "-" if t is None else f"{t[0]:.2f} ({t[1]:.2f}–{t[2]:.2f})"
+
+
+def ratio(a, b):
+    return f"{a / b:.3f}" if a is not None and b else "-"
+
+
+print(f"\ncrossplan status vs nix-store --realise --dry-run, cold narinfo caches; seconds, "
+      f"median (min–max) of {runs} crossplan / {nix_runs} Nix runs"
+      f"{f' (1 on the {size:,}-derivation graph)' if size else ''}; {machine}\n")
+print("| derivations | latency | Nix 2.8 | Nix 2.34 | crossplan cold | crossplan warm "
+      "| RSS MiB cold / warm | cold ÷ Nix 2.8 | cold ÷ Nix 2.34 | goals | agrees with Nix |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 ok = True
-for lat, nix, nix234, cold, warm, rss, agree in rows:
-    nix, cold, warm, rss = float(nix), float(cold), float(warm), int(rss) / 1024
-    n234 = None if nix234 == "-" else float(nix234)
-    r28 = cold / nix
-    r234 = cold / n234 if n234 else None
-    if int(lat) >= 20:
-        goal, met = "<=0.05x2.34", (r234 is not None and r234 <= 0.05)
+base_cold = {r[1]: tri(r[4])[0] for r in rows if int(r[0]) == base}
+for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, agree in rows:
+    n28, n234, cold, warm = tri(n28), tri(n234), tri(cold), tri(warm)
+    rss_c, rss_w = int(rss_c or 0) / 1024, int(rss_w or 0) / 1024
+    agree = agree.strip()
+    goals = []
+    if size and int(nodes) == size:
+        b = base_cold.get(lat)
+        if b:
+            scale = cold[0] / b
+            met = scale <= 6 and rss_c <= 600 and agree.startswith("yes") and "NO" not in agree
+            goals.append(f"scale: {scale:.1f} × the {base:,} time (≤ 6), cold RSS {rss_c:.0f} MiB "
+                         f"(≤ 600): {'met' if met else 'NOT met'}")
+        else:
+            met = False
+            goals.append("scale: no base time")
     else:
-        goal, met = "<=0.30x2.8", r28 <= 0.30
-    warm_ok = warm <= 0.35 and rss <= 150
-    ok &= met and warm_ok and agree.startswith("yes") and "NO" not in agree
-    n234s = f"{n234:.2f}s" if n234 else "-"
-    r234s = f"{r234:.3f}" if r234 else "-"
-    print(f"{lat + ' ms':>8} {nix:>8.2f}s {n234s:>9} {cold:>7.3f}s {warm:>7.3f}s {r28:>6.3f} {r234s:>6} "
-          f"{goal + (' ok' if met else ' NO'):>14} {('ok' if warm_ok else 'NO'):>5} {rss:>8.1f}  {agree.strip()}")
-print("\nall goals met" if ok else "\nSOME GOALS MISSED")
+        met = True
+        if int(lat) >= 20:
+            if n234:
+                m = cold[0] / n234[0] <= 0.05
+                goals.append(f"≤ 0.05 × Nix 2.34: {'met' if m else 'NOT met'}")
+                met &= m
+            elif not size:
+                goals.append("≤ 0.05 × Nix 2.34: not measured (NIX_SID=0)")
+                met = False
+        elif n28:
+            m = cold[0] / n28[0] <= 0.30
+            goals.append(f"≤ 0.30 × Nix 2.8: {'met' if m else 'NOT met'}")
+            met &= m
+        w = warm[0] <= 0.35 and rss_w <= 150
+        goals.append(f"warm ≤ 0.35 s and ≤ 150 MiB: {'met' if w else 'NOT met'}")
+        met &= w
+    compared = not agree.startswith("(")
+    ok &= met and (not compared or (agree.startswith("yes") and "NO" not in agree))
+    print(f"| {int(nodes):,} | {lat} ms | {fmt(n28)} | {fmt(n234)} | {fmt(cold)} | {fmt(warm)} | "
+          f"{rss_c:.0f} / {rss_w:.0f} | {ratio(cold[0], n28 and n28[0])} | "
+          f"{ratio(cold[0], n234 and n234[0])} | {'; '.join(goals)} | {agree} |")
+print("\nall goals met" if ok else "\nSOME GOALS NOT MET")
 PY
 echo "(work dir: $WORK)" >&2

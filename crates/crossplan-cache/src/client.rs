@@ -477,7 +477,7 @@ impl Substituters {
         let Some(disk) = self.inner.disk.clone() else {
             return Ok(());
         };
-        let rows: Vec<Row> = {
+        let mut rows: Vec<Row> = {
             let mut memo = self.inner.lock_memo();
             memo.iter_mut()
                 .filter_map(|((index, hash), slot)| {
@@ -494,6 +494,10 @@ impl Substituters {
         if rows.is_empty() {
             return Ok(());
         }
+        // In key order, the rows go into the table's B-tree left to right: each page is
+        // filled once instead of being split and rewritten at random (the memo's order),
+        // which made saving a cold run's ~38,000 rows take a quarter of a second.
+        rows.sort_unstable_by(|a, b| (&a.cache, &a.hash_part).cmp(&(&b.cache, &b.hash_part)));
         let path = disk.path().to_owned();
         tokio::task::spawn_blocking(move || disk.put_many(&rows))
             .await

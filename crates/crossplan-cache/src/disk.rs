@@ -195,6 +195,10 @@ impl DiskCache {
         // (a killed run loses at most its last transaction, never corrupts the file).
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 64 MiB of page cache (used only as needed): a cold run writes tens of thousands
+        // of rows in one transaction, and with the default 2 MiB SQLite spills and re-reads
+        // pages while inserting.
+        conn.pragma_update(None, "cache_size", -65536)?;
         conn.execute_batch(SCHEMA)?;
         // Touch the table so a file that only looks like a database fails here.
         conn.query_row("SELECT count(*) FROM cache_info", [], |_| Ok(()))?;

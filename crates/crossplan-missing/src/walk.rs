@@ -184,6 +184,35 @@ struct Walk<'s> {
     fetch: BTreeMap<StorePath, Arc<PathLookup>>,
     unknown: BTreeSet<StorePath>,
     consumed: HashSet<StorePath>,
+
+    stats: WalkStats,
+}
+
+/// Where the walk's time went, for `-vv` (the time breakdown of a cold run).
+#[derive(Debug, Default)]
+struct WalkStats {
+    /// Time spent waiting for a lookup to finish.
+    waiting: std::time::Duration,
+    /// Of that, time with fewer lookups in flight than the window allows.
+    underfilled: std::time::Duration,
+    /// Of that, time when nothing more was queued to go out.
+    starved: std::time::Duration,
+    /// Lookups in flight × seconds, summed over the waits.
+    in_flight_secs: f64,
+}
+
+impl WalkStats {
+    fn record(&mut self, since: std::time::Instant, in_flight: usize, window: usize, queued: bool) {
+        let waited = since.elapsed();
+        self.waiting += waited;
+        self.in_flight_secs += in_flight as f64 * waited.as_secs_f64();
+        if in_flight < window {
+            self.underfilled += waited;
+            if !queued {
+                self.starved += waited;
+            }
+        }
+    }
 }
 
 /// Compute what realising `roots` needs: Nix's `queryMissing`, plus the
@@ -308,17 +337,29 @@ pub async fn query_missing<L: Lookups>(
         fetch: BTreeMap::new(),
         unknown: BTreeSet::new(),
         consumed: HashSet::default(),
+        stats: WalkStats::default(),
     };
     if opts.use_substitutes && opts.speculate {
-        walk.queue_speculative();
+        walk.queue_speculative(roots);
     }
     let t2 = std::time::Instant::now();
     walk.run(lookups).await?;
+    let walked = t2.elapsed();
+    let stats = &walk.stats;
     tracing::info!(
         rss_mib = crossplan_store::rss_mib(),
         lookups = walk.requested.len(),
-        elapsed_ms = t2.elapsed().as_millis() as u64,
+        elapsed_ms = walked.as_millis() as u64,
         "walked"
+    );
+    tracing::debug!(
+        waiting_ms = stats.waiting.as_millis() as u64,
+        working_ms = walked.saturating_sub(stats.waiting).as_millis() as u64,
+        underfilled_ms = stats.underfilled.as_millis() as u64,
+        starved_ms = stats.starved.as_millis() as u64,
+        mean_in_flight = (stats.in_flight_secs / walked.as_secs_f64().max(1e-9)).round() as u64,
+        "where the walk's time went (waiting for lookups / handling answers; \
+         underfilled: fewer lookups in flight than the window; starved: nothing left to send)"
     );
     let t3 = std::time::Instant::now();
     let answer = walk.answer();
@@ -331,8 +372,37 @@ pub async fn query_missing<L: Lookups>(
 }
 
 impl<'s> Walk<'s> {
-    fn queue_speculative(&mut self) {
-        let mut seen = HashSet::default();
+    /// Queue, in breadth-first order, the invalid outputs a build request
+    /// may ask for: those a root or a derivation of the closure wants (an
+    /// input derivation is requested with the outputs its user names, so a
+    /// `dev` or `doc` output nobody uses is never looked up by Nix's walk,
+    /// and looking it up ahead of the walk was about one in fifteen of a
+    /// cold run's lookups). A path only a narinfo's `References` lead to is looked up
+    /// when the walk demands it.
+    fn queue_speculative(&mut self, roots: &[Request]) {
+        let mut wanted: HashSet<&StorePath> = HashSet::default();
+        let mut want = |drv: &StorePath, outputs: &dyn Fn(&str) -> bool| {
+            if let Some(info) = self.graph.drvs.get(drv) {
+                for (name, path) in &info.outputs {
+                    if let Some(path) = path
+                        && outputs(name)
+                    {
+                        wanted.insert(path);
+                    }
+                }
+            }
+        };
+        for request in roots {
+            if let Request::Built { drv, outputs } = request {
+                want(drv, &|name| outputs.wants(name));
+            }
+        }
+        for info in self.graph.drvs.values() {
+            for (input, names) in &info.input_drvs {
+                want(input, &|name| names.iter().any(|n| n == name));
+            }
+        }
+        let mut queued = HashSet::default();
         for drv in &self.graph.order {
             let Some(info) = self.graph.drvs.get(drv) else {
                 continue;
@@ -341,7 +411,7 @@ impl<'s> Walk<'s> {
                 continue;
             }
             for out in info.output_paths() {
-                if !self.is_valid(out) && seen.insert(out.clone()) {
+                if wanted.contains(out) && !self.is_valid(out) && queued.insert(out) {
                     self.speculative.push_back(out.clone());
                 }
             }
@@ -353,6 +423,11 @@ impl<'s> Walk<'s> {
 
     fn is_valid(&self, path: &StorePath) -> bool {
         self.valid.get(path).copied().unwrap_or(false)
+    }
+
+    /// Whether lookups are queued that the window has no room for yet.
+    fn has_queued(&self) -> bool {
+        !self.demand.is_empty() || !self.speculative.is_empty()
     }
 
     async fn run<L: Lookups>(&mut self, lookups: &'s L) -> Result<(), MissingError> {
@@ -421,7 +496,11 @@ impl<'s> Walk<'s> {
                 // flight were speculative and are dropped (cancelled) here.
                 break;
             }
-            let Some((path, result)) = inflight.next().await else {
+            let waited = std::time::Instant::now();
+            let next = inflight.next().await;
+            self.stats
+                .record(waited, inflight.len() + 1, jobs, self.has_queued());
+            let Some((path, result)) = next else {
                 // Nothing in flight, yet somebody waits: cannot happen, since a
                 // waited-for path is always queued as demanded. Fail loudly.
                 return Err(MissingError::Store(StoreError::NixOutput {

@@ -1,0 +1,196 @@
+//! Lookups ahead of the walk ("speculative") change when the answer is ready,
+//! never what it is: on generated graphs the answer with speculation equals
+//! the answer without, and no lookup is made for an output that neither a
+//! build could ask for (a root's or a user's wanted outputs) nor a fetched
+//! path's references lead to. Multi-output derivations whose `dev` or `lib`
+//! nobody uses make the second check bite: the walk before issue 12 looked
+//! those up too.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use crossplan_cache::{ClientConfig, StorePath, Substituters, TrustedKeys, parse_substituters};
+use crossplan_missing::cache::CacheLookups;
+use crossplan_missing::{Lookups, Options, PathLookup, Progress, query_missing};
+use crossplan_store::request::{Request, resolve_roots};
+use crossplan_store::store::LocalStore;
+use crossplan_testkit::fixture::{Fixture, FixtureSpec, Trust, fresh_salt};
+use crossplan_testkit::graph::GraphSpec;
+use crossplan_testkit::nix;
+
+/// The cache client, recording every path the walk asks about.
+struct Recording<'a> {
+    inner: CacheLookups<'a>,
+    asked: Mutex<Vec<StorePath>>,
+}
+
+impl Recording<'_> {
+    fn record(&self, path: &StorePath) {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(path.clone());
+    }
+}
+
+impl Lookups for Recording<'_> {
+    async fn lookup(&self, path: StorePath) -> PathLookup {
+        self.record(&path);
+        self.inner.lookup(path).await
+    }
+
+    fn lookup_now(&self, path: &StorePath) -> Option<PathLookup> {
+        let found = self.inner.lookup_now(path);
+        if found.is_some() {
+            self.record(path);
+        }
+        found
+    }
+
+    fn capacity(&self) -> Option<usize> {
+        self.inner.capacity()
+    }
+
+    fn at_hand(&self, path: &StorePath) -> bool {
+        self.inner.at_hand(path)
+    }
+
+    async fn preload(&self, paths: &[StorePath]) {
+        self.inner.preload(paths).await;
+    }
+}
+
+async fn open(fx: &Fixture, store: &LocalStore) -> (Substituters, String) {
+    let trust = Trust::GoodSigs;
+    let dirs = fx.view(trust).expect("cache view");
+    let subs = Fixture::file_substituters(&dirs);
+    let config = ClientConfig {
+        store_dir: store.dir().clone(),
+        trusted_keys: TrustedKeys::parse(&fx.trusted_keys(trust)).expect("keys"),
+        require_sigs: true,
+        disk_cache: None,
+        ..ClientConfig::default()
+    };
+    let substituters = Substituters::open(parse_substituters(&subs).expect("subs"), config)
+        .await
+        .expect("open caches");
+    (substituters, subs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
+    assert!(
+        nix::available(),
+        "this test needs Nix (nix-store on PATH): run scripts/setup-nix.sh"
+    );
+    let mut unwanted_total = 0;
+    for seed in [3u64, 17] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut graph = GraphSpec::new(300, seed, fresh_salt("speculation"));
+        graph.multi_output = 0.4;
+        let fx = Fixture::build(FixtureSpec::new(graph), dir.path()).expect("fixture");
+        let store = LocalStore::new("/nix/store").expect("store");
+        let args: Vec<String> = fx
+            .targets_with_outputs(seed)
+            .iter()
+            .map(|t| t.crossplan())
+            .collect();
+        let roots = resolve_roots(&args, &store).expect("roots");
+
+        let mut answers = Vec::new();
+        let mut asked = BTreeSet::new();
+        for speculate in [true, false] {
+            let (substituters, _) = open(&fx, &store).await;
+            let lookups = Recording {
+                inner: CacheLookups(&substituters),
+                asked: Mutex::new(Vec::new()),
+            };
+            let opts = Options {
+                speculate,
+                ..Options::default()
+            };
+            let missing = query_missing(&store, &roots, &lookups, &opts, &Progress::default())
+                .await
+                .expect("walk");
+            if speculate {
+                asked = lookups
+                    .asked
+                    .into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .into_iter()
+                    .collect();
+            }
+            answers.push(missing);
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "seed {seed}: the answer depends on speculation"
+        );
+        let missing = &answers[0];
+
+        // What a build may ask for: the roots' wanted outputs and, for every
+        // derivation of the closure, the outputs it names of its inputs.
+        let root_drvs: Vec<StorePath> = roots
+            .iter()
+            .filter_map(|r| match r {
+                Request::Built { drv, .. } => Some(drv.clone()),
+                Request::Opaque(_) => None,
+            })
+            .collect();
+        let graph = store.load_closure(&root_drvs).expect("closure");
+        let mut wanted: BTreeSet<StorePath> = BTreeSet::new();
+        for root in &roots {
+            if let Request::Built { drv, outputs } = root
+                && let Some(info) = graph.drvs.get(drv)
+            {
+                for (name, path) in &info.outputs {
+                    if let Some(path) = path
+                        && outputs.wants(name)
+                    {
+                        wanted.insert(path.clone());
+                    }
+                }
+            }
+        }
+        for info in graph.drvs.values() {
+            for (input, names) in &info.input_drvs {
+                if let Some(input) = graph.drvs.get(input) {
+                    for (name, path) in &input.outputs {
+                        if let Some(path) = path
+                            && names.contains(name)
+                        {
+                            wanted.insert(path.clone());
+                        }
+                    }
+                }
+            }
+        }
+        // What the walk demanded through references ends in fetch or unknown.
+        let answered: BTreeSet<String> = missing
+            .fetch
+            .keys()
+            .chain(missing.unknown.iter())
+            .cloned()
+            .collect();
+        let stray: Vec<String> = asked
+            .iter()
+            .filter(|p| !wanted.contains(*p) && !answered.contains(&store.render(p)))
+            .map(|p| store.render(p))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "seed {seed}: looked up outputs no build asks for and no reference leads to: {stray:?}"
+        );
+        // The check bites only if such outputs exist.
+        unwanted_total += graph
+            .drvs
+            .values()
+            .flat_map(|info| info.output_paths())
+            .filter(|p| !wanted.contains(*p) && !answered.contains(&store.render(p)))
+            .count();
+    }
+    assert!(
+        unwanted_total > 0,
+        "the graphs have no output nobody wants: the test checks nothing"
+    );
+}
