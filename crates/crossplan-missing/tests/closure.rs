@@ -4,13 +4,14 @@
 //! dry run fetches. This is the per-derivation knowledge `crossplan hybrid`
 //! predicts with; the walk itself is checked by the oracle suites.
 
-use crossplan_cache::{ClientConfig, Substituters, TrustedKeys, parse_substituters};
 use crossplan_missing::cache::CacheLookups;
 use crossplan_missing::{Options, closure_status};
 use crossplan_store::store::LocalStore;
-use crossplan_testkit::fixture::{Fixture, FixtureSpec, Trust, fresh_salt};
+use crossplan_testkit::fixture::{Fixture, FixtureSpec, fresh_salt};
 use crossplan_testkit::graph::GraphSpec;
 use crossplan_testkit::nix::{self, DryRunOpts};
+
+mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oracle_every_node_s_status_matches_nix_s_dry_run_of_it() {
@@ -22,22 +23,8 @@ async fn oracle_every_node_s_status_matches_nix_s_dry_run_of_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let spec = FixtureSpec::new(GraphSpec::new(150, seed, fresh_salt("closure")));
         let fx = Fixture::build(spec, dir.path()).expect("fixture");
-        let trust = Trust::GoodSigs;
-        let dirs = fx.view(trust).expect("cache view");
-        let subs = Fixture::file_substituters(&dirs);
-        let keys = fx.trusted_keys(trust);
-
         let store = LocalStore::new("/nix/store").expect("store");
-        let config = ClientConfig {
-            store_dir: store.dir().clone(),
-            trusted_keys: TrustedKeys::parse(&keys).expect("keys"),
-            require_sigs: true,
-            disk_cache: None,
-            ..ClientConfig::default()
-        };
-        let substituters = Substituters::open(parse_substituters(&subs).expect("subs"), config)
-            .await
-            .expect("open caches");
+        let (substituters, subs, keys) = support::open_good_caches(&fx, &store).await;
         let roots: Vec<_> = fx
             .targets()
             .iter()

@@ -9,14 +9,16 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use crossplan_cache::{ClientConfig, StorePath, Substituters, TrustedKeys, parse_substituters};
+use crossplan_cache::StorePath;
 use crossplan_missing::cache::CacheLookups;
 use crossplan_missing::{Lookups, Options, PathLookup, Progress, query_missing};
 use crossplan_store::request::{Request, resolve_roots};
 use crossplan_store::store::LocalStore;
-use crossplan_testkit::fixture::{Fixture, FixtureSpec, Trust, fresh_salt};
+use crossplan_testkit::fixture::{Fixture, FixtureSpec, fresh_salt};
 use crossplan_testkit::graph::GraphSpec;
 use crossplan_testkit::nix;
+
+mod support;
 
 /// The cache client, recording every path the walk asks about.
 struct Recording<'a> {
@@ -60,23 +62,6 @@ impl Lookups for Recording<'_> {
     }
 }
 
-async fn open(fx: &Fixture, store: &LocalStore) -> (Substituters, String) {
-    let trust = Trust::GoodSigs;
-    let dirs = fx.view(trust).expect("cache view");
-    let subs = Fixture::file_substituters(&dirs);
-    let config = ClientConfig {
-        store_dir: store.dir().clone(),
-        trusted_keys: TrustedKeys::parse(&fx.trusted_keys(trust)).expect("keys"),
-        require_sigs: true,
-        disk_cache: None,
-        ..ClientConfig::default()
-    };
-    let substituters = Substituters::open(parse_substituters(&subs).expect("subs"), config)
-        .await
-        .expect("open caches");
-    (substituters, subs)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
     assert!(
@@ -100,7 +85,7 @@ async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
         let mut answers = Vec::new();
         let mut asked = BTreeSet::new();
         for speculate in [true, false] {
-            let (substituters, _) = open(&fx, &store).await;
+            let (substituters, _, _) = support::open_good_caches(&fx, &store).await;
             let lookups = Recording {
                 inner: CacheLookups(&substituters),
                 asked: Mutex::new(Vec::new()),

@@ -416,6 +416,17 @@ fn self_contained(name: &str) -> bool {
         || p.contains("grub")
 }
 
+/// The names of `nodes` (indices into `g`), each with how often it occurs:
+/// how the prediction counts native builds, whose `.drv` paths the swaps
+/// change.
+pub fn name_counts(g: &NativeGraph, nodes: &[usize]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for &i in nodes {
+        *counts.entry(g.nodes[i].build.name.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
 /// Decide the swap set. `all_cross` is the all-cross variant's estimate,
 /// when the caller has one, for the totals.
 pub fn plan(
@@ -634,12 +645,7 @@ pub fn plan(
         }
     }
 
-    let mut predicted_native = BTreeMap::new();
-    for &i in &best_sim.native_builds {
-        *predicted_native
-            .entry(g.nodes[i].build.name.clone())
-            .or_insert(0) += 1;
-    }
+    let predicted_native = name_counts(g, &best_sim.native_builds);
     HybridPlan {
         all_emulated: base,
         all_cross,

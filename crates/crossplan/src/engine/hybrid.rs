@@ -872,7 +872,7 @@ mod oracle {
     use crossplan_cache::{ClientConfig, Substituters, TrustedKeys, parse_substituters};
     use crossplan_missing::cache::CacheLookups;
     use crossplan_missing::{Options, Progress, closure_status, query_missing};
-    use crossplan_plan::hybrid::{Candidate, HybridPlan, NativeCost, plan, simulate};
+    use crossplan_plan::hybrid::{Candidate, HybridPlan, NativeCost, name_counts, plan, simulate};
     use crossplan_plan::{CostModel, HistoryTable, HostView, Machine, VariantEstimate, estimate};
     use crossplan_store::request::{Outputs, Request};
     use crossplan_testkit::fixture::fresh_salt;
@@ -1259,13 +1259,7 @@ mod oracle {
         // Force the swap and compare the walk with Nix's.
         let chosen: Vec<bool> = ctx.candidates.iter().map(|c| c.attr == "libfoo").collect();
         let sim = simulate(&ctx.graph, &ctx.candidates, &chosen);
-        let mut names: Vec<String> = sim
-            .native_builds
-            .iter()
-            .map(|&i| ctx.graph.nodes[i].build.name.clone())
-            .collect();
-        names.sort();
-        let native = counts(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let native = name_counts(&ctx.graph, &sim.native_builds);
         for u in &users {
             let name = &ctx.fx.package(Set::Native, u).expect("user").name;
             assert!(native.contains_key(name), "{u} is rebuilt: {native:?}");
@@ -1297,12 +1291,7 @@ mod oracle {
             .map(|c| c.attr == "libfoo" || c.attr == "kernel")
             .collect();
         let sim = simulate(&ctx.graph, &ctx.candidates, &chosen);
-        let mut native: BTreeMap<String, usize> = BTreeMap::new();
-        for &i in &sim.native_builds {
-            *native
-                .entry(ctx.graph.nodes[i].build.name.clone())
-                .or_insert(0) += 1;
-        }
+        let native = name_counts(&ctx.graph, &sim.native_builds);
         let drv = ctx
             .fx
             .instantiate_hybrid(&["kernel", "libfoo"])
