@@ -176,14 +176,12 @@ pub fn status(
     crossplan(&args, xdg, Duration::from_secs(300))
 }
 
-/// crossplan's JSON answer.
+/// crossplan's JSON answer: the part Nix's dry run also answers
+/// (`crossplan_testkit::nix::Answer`, reached through `Deref`: `a.build`),
+/// and what only crossplan says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answer {
-    pub build: BTreeSet<String>,
-    pub fetch: BTreeSet<String>,
-    pub unknown: BTreeSet<String>,
-    pub download_bytes: u64,
-    pub nar_bytes: u64,
+    pub core: nix::Answer,
     pub substituter_of: BTreeMap<String, String>,
     /// `(url, reason)`
     pub errors: Vec<(String, String)>,
@@ -191,28 +189,26 @@ pub struct Answer {
     pub rejected: Vec<(String, String, String)>,
 }
 
-fn str_list(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .unwrap_or_else(|| {
-            panic!(
-                "`{key}` missing or not a list in {}",
-                truncate(&v.to_string(), 500)
-            )
-        })
-        .iter()
-        .map(|x| x.as_str().expect("string").to_owned())
-        .collect()
+impl std::ops::Deref for Answer {
+    type Target = nix::Answer;
+    fn deref(&self) -> &nix::Answer {
+        &self.core
+    }
 }
 
 pub fn answer(v: &Value) -> Answer {
-    let sorted = |key: &str| {
-        let list = str_list(v, key);
-        let mut s = list.clone();
-        s.sort();
-        assert_eq!(list, s, "`{key}` is not sorted");
-        list.into_iter().collect::<BTreeSet<String>>()
-    };
+    for key in ["build", "fetch", "unknown"] {
+        let list: Vec<&str> = v
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut sorted = list.clone();
+        sorted.sort_unstable();
+        assert_eq!(list, sorted, "`{key}` is not sorted");
+    }
+    let core = nix::Answer::from_json(v)
+        .unwrap_or_else(|e| panic!("{e} in {}", truncate(&v.to_string(), 500)));
     let field = |obj: &Value, k: &str| -> String {
         obj.get(k)
             .and_then(Value::as_str)
@@ -220,11 +216,7 @@ pub fn answer(v: &Value) -> Answer {
             .to_owned()
     };
     Answer {
-        build: sorted("build"),
-        fetch: sorted("fetch"),
-        unknown: sorted("unknown"),
-        download_bytes: v["download_bytes"].as_u64().expect("download_bytes"),
-        nar_bytes: v["nar_bytes"].as_u64().expect("nar_bytes"),
+        core,
         substituter_of: v["substituter_of"]
             .as_object()
             .expect("substituter_of")
@@ -324,16 +316,7 @@ pub fn compare(
     cp: &Answer,
     urls: &[String; 2],
 ) -> Vec<String> {
-    let mut d = nix::differences(
-        nix,
-        &nix::Answer {
-            build: cp.build.clone(),
-            fetch: cp.fetch.clone(),
-            unknown: cp.unknown.clone(),
-            download_bytes: cp.download_bytes,
-            nar_bytes: cp.nar_bytes,
-        },
-    );
+    let mut d = nix::differences(nix, &cp.core);
     // The model: exact bytes of the priority winners of what crossplan fetches.
     let (dl, nar) = fx.expected_sizes(trust, &cp.fetch);
     if (dl, nar) != (cp.download_bytes, cp.nar_bytes) {
