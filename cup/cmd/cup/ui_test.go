@@ -193,11 +193,21 @@ func serveForUI(t *testing.T, extra ...string) (addr string, stop func() (int, t
 	return addr, stop
 }
 
-// postJSON sends body to a cup API endpoint and fails the test on an error status.
-func postJSON(t *testing.T, url, token, body string) map[string]any {
+// api calls a cup API endpoint (GET without a body, else POST of JSON) and
+// returns the HTTP status and the decoded JSON answer.
+func api(t *testing.T, method, url, token, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	var reader io.Reader
+	if body != "" {
+		reader = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -208,25 +218,23 @@ func postJSON(t *testing.T, url, token, body string) map[string]any {
 	defer res.Body.Close()
 	var st map[string]any
 	_ = json.NewDecoder(res.Body).Decode(&st)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s %s: %d %v", url, body, res.StatusCode, st)
+	return res.StatusCode, st
+}
+
+// postJSON sends body to a cup API endpoint and fails the test on an error status.
+func postJSON(t *testing.T, url, token, body string) map[string]any {
+	t.Helper()
+	code, st := api(t, "POST", url, token, body)
+	if code != http.StatusOK {
+		t.Fatalf("POST %s %s: %d %v", url, body, code, st)
 	}
 	return st
 }
 
+// getState is GET /api/state.
 func getState(t *testing.T, addr, token string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+addr+"/api/state", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var st map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&st)
+	_, st := api(t, "GET", "http://"+addr+"/api/state", token, "")
 	return st
 }
 
