@@ -157,18 +157,7 @@ func TestClientReconnects(t *testing.T) {
 }
 
 func TestClientTimesOutOnSilentDevice(t *testing.T) {
-	c := New("silent", func() (Conn, error) {
-		host, dev := net.Pipe()
-		go func() { // reads everything, never answers
-			buf := make([]byte, 256)
-			for {
-				if _, err := dev.Read(buf); err != nil {
-					return
-				}
-			}
-		}()
-		return host, nil
-	})
+	c := New("silent", silentDialer)
 	c.Timeout, c.Retries = 50*time.Millisecond, 1
 	defer c.Close()
 	start := time.Now()
