@@ -103,9 +103,19 @@ pub fn parse(stderr: &str) -> Result<DryRun, DryRunError> {
     Ok(dr)
 }
 
-/// Format bytes the way `printMissing` does (`%.2f` of MiB).
+/// Format bytes the way Nix 2.8's `printMissing` does: `%.2f` of MiB,
+/// computed in single precision (libmain/shared.cc:
+/// `const float downloadSizeMiB = downloadSize / (1024.f * 1024.f)`).
+/// The `float` matters: 474905326 bytes are 452.905012 MiB, which prints
+/// as 452.91 in double precision but as 452.90 from the nearest `float`.
 pub fn mib(bytes: u64) -> String {
-    format!("{:.2}", bytes as f64 / (1024.0 * 1024.0))
+    format!("{:.2}", nix28_mib(bytes))
+}
+
+/// The exact value Nix 2.8 hands to `%.2f`: the byte count rounded to the
+/// nearest `f32`, divided by 2^20 (exact in binary), widened to `f64`.
+fn nix28_mib(bytes: u64) -> f64 {
+    f64::from(bytes as f32 / (1024.0 * 1024.0))
 }
 
 /// `"119.11 MiB"` → `(119.11, 2 decimals, 'M')`.
@@ -148,9 +158,12 @@ pub fn size_matches(bytes: u64, printed: &str) -> bool {
         if format!("{} MiB", mib(bytes)) == printed {
             return true;
         }
-        let tie = (bytes as u128 * 200).is_multiple_of(1024 * 1024)
-            && (bytes as u128 * 200 / (1024 * 1024)) % 2 == 1;
-        return tie && (value - bytes as f64 / 1048576.0).abs() <= 0.0050001;
+        // An exact tie (x.xx5) may round either way. The f32 value times
+        // 200 is exact in f64 (a 24-bit mantissa times 200).
+        let exact = nix28_mib(bytes);
+        let twice = exact * 200.0;
+        let tie = twice.fract() == 0.0 && twice % 2.0 == 1.0;
+        return tie && (value - exact).abs() <= 0.0050001;
     }
     let (exact, unit) = nix_size_unit(bytes);
     decimals == 1 && unit == prefix && (value - exact).abs() <= 0.0500001
@@ -308,6 +321,19 @@ mod tests {
         assert!(size_matches(131072, "0.13 MiB"));
         assert!(!size_matches(131073, "0.12 MiB"));
         assert!(!size_matches(2 * 1024 * 1024, "2.01 MiB"));
+    }
+
+    /// Nix 2.8 computes the MiB in `float`: seen in CI, Nix 2.8 printed
+    /// 452.90 for 474905326 bytes (452.905012 in double precision).
+    #[test]
+    fn mib_follows_nix_single_precision() {
+        assert_eq!(mib(474_905_326), "452.90");
+        assert!(size_matches(474_905_326, "452.90 MiB"));
+        assert!(!size_matches(474_905_326, "452.91 MiB"));
+        // Where f32 and f64 agree nothing changes.
+        assert_eq!(mib(1_000_000), "0.95");
+        // The largest sizes still round through f32 (ulp 64 above 2^30).
+        assert_eq!(mib(1 << 40), "1048576.00");
     }
     #[test]
     fn singular_build_and_differences() {
