@@ -2,6 +2,7 @@
 //!
 //! - [`settings`]: Nix's own settings (`nix show-config --json`), the source of
 //!   every default crossplan uses.
+//! - [`closure_cache`]: parsed closures kept between runs, keyed by their roots.
 //! - [`drv`]: `.drv` files read straight from the store and reduced to what the
 //!   missing-set walk needs ([`drv::DrvInfo`]).
 //! - [`dryrun`]: Nix's dry-run output, parsed.
@@ -10,6 +11,7 @@
 //! - [`request`]: command-line roots (`/nix/store/…drv^out`, `.#attr`) and their
 //!   instantiation through the Nix CLI.
 
+pub mod closure_cache;
 pub mod drv;
 pub mod dryrun;
 pub mod error;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use nix_derivation::{StoreDir, StorePath};
 
+use crate::closure_cache::ClosureCache;
 use crate::drv::DrvInfo;
 use crate::error::StoreError;
 use crate::settings::{parallel_map, run_nix};
@@ -35,6 +36,8 @@ pub struct LocalStore {
     /// Nix's database, read directly (read-only) when we may open it; opened
     /// once, shared by clones.
     db: Option<Arc<NixDb>>,
+    /// Parsed closures kept between runs, if wanted.
+    closures: Option<ClosureCache>,
 }
 
 /// A read-only connection to Nix's database, opened on first use.
@@ -73,7 +76,14 @@ impl LocalStore {
                     conn: Mutex::new(None),
                 })
             }),
+            closures: None,
         })
+    }
+
+    /// Keep parsed closures in `cache` between runs (see [`crate::closure_cache`]).
+    pub fn with_closure_cache(mut self, cache: ClosureCache) -> Self {
+        self.closures = Some(cache);
+        self
     }
 
     /// Always ask `nix-store` about validity, never the database directly.
@@ -141,6 +151,28 @@ impl LocalStore {
                 }
             }
         }
+        // The closure of these roots as read before, if it was.
+        let mut key: Vec<StorePath> = start.clone();
+        key.sort_unstable();
+        key.dedup();
+        if let Some(cache) = &self.closures {
+            let t = std::time::Instant::now();
+            match cache.load(&self.dir, &key) {
+                Ok(Some(drvs)) => {
+                    tracing::debug!(
+                        drvs = drvs.len(),
+                        elapsed_ms = t.elapsed().as_millis() as u64,
+                        "read the closure from {}",
+                        cache.dir().display()
+                    );
+                    graph.order = breadth_first(&start, &drvs);
+                    graph.drvs = drvs;
+                    return Ok(graph);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!("{e}; reading the derivations instead"),
+            }
+        }
         let queue = ReadQueue {
             state: Mutex::new(QueueState {
                 pending: start.iter().cloned().collect(),
@@ -172,6 +204,17 @@ impl LocalStore {
         }
         graph.drvs = state.done.into_iter().collect();
         graph.order = breadth_first(&start, &graph.drvs);
+        if let Some(cache) = &self.closures
+            && !key.is_empty()
+        {
+            // A cache that cannot be written costs the next run time, never an answer.
+            match cache.save(&self.dir, &key, &graph.drvs) {
+                Ok(file) => tracing::debug!("stored the closure in {}", file.display()),
+                Err(e) => {
+                    tracing::debug!("cannot store the closure in {}: {e}", cache.dir().display())
+                }
+            }
+        }
         Ok(graph)
     }
 

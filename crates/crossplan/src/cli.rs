@@ -112,10 +112,11 @@ pub struct CacheArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub timeout: u64,
-    /// Ignore the local narinfo cache (results are still stored in it).
+    /// Ignore the local narinfo and closure caches (results are still
+    /// stored in them).
     #[arg(long)]
     pub refresh: bool,
-    /// Do not read or write the local narinfo cache at all.
+    /// Do not read or write the local narinfo and closure caches at all.
     #[arg(long)]
     pub no_disk_cache: bool,
     /// Stop with an error when a binary cache cannot be reached. By default

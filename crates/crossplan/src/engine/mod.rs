@@ -27,6 +27,7 @@ use crossplan_cache::{
     CacheError, ClientConfig, DiskCacheConfig, Substituters, TrustedKeys, parse_substituters,
 };
 use crossplan_missing::{LookupFailure, Missing, Options, Progress, query_missing};
+use crossplan_store::closure_cache::ClosureCache;
 use crossplan_store::request::{Request, resolve_roots};
 use crossplan_store::settings::NixSettings;
 use crossplan_store::store::LocalStore;
@@ -76,7 +77,14 @@ impl Engine {
 
     /// Open the caches of `settings` (with the command line's overrides).
     pub async fn with_settings(settings: NixSettings, args: &CacheArgs) -> anyhow::Result<Self> {
-        let store = LocalStore::new(settings.store_dir())?;
+        let mut store = LocalStore::new(settings.store_dir())?;
+        if !args.no_disk_cache
+            && let Some(dir) = cache_dir()
+        {
+            let mut closures = ClosureCache::new(dir.join("closures-v1"));
+            closures.read = !args.refresh;
+            store = store.with_closure_cache(closures);
+        }
         let substituters_text = args
             .substituters
             .clone()

@@ -43,7 +43,7 @@ fn oracle_http_caches_many_seeds() {
                 &format!("{} {}", urls[1], urls[0]),
                 &fx.trusted_keys(Trust::GoodSigs),
                 true,
-                &["--jobs", jobs],
+                &["--jobs", jobs, "-vv"],
                 xdg.path(),
             )
         };
@@ -78,11 +78,65 @@ fn oracle_http_caches_many_seeds() {
             if more != 0 {
                 diffs.push(format!("warm run sent {more} requests (expected none)"));
             }
+            // The warm run took the parsed closure from the closure cache, not
+            // from the .drv files; a damaged closure file is read around (the
+            // same answer) and replaced.
+            if !warm.stderr.contains("read the closure from") {
+                diffs.push("warm run: the closure was not read from the closure cache".into());
+            }
+            diffs.extend(damaged_closure_is_replaced(xdg.path(), &status, &cp));
         }
         if !diffs.is_empty() {
             support::fail(&mut fxw, &format!("oracle http seed {seed}"), &diffs, &run);
         }
     }
+}
+
+/// Damage the one stored closure: the next run must give `expected`, say it
+/// read the derivations instead, and store a good closure again.
+fn damaged_closure_is_replaced(
+    xdg: &std::path::Path,
+    status: &dyn Fn() -> support::Run,
+    expected: &support::Answer,
+) -> Vec<String> {
+    let dir = xdg.join("crossplan/closures-v1");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "closure"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let [file] = files.as_slice() else {
+        return vec![format!(
+            "expected one closure file in {}, found {files:?}",
+            dir.display()
+        )];
+    };
+    let good = std::fs::read(file).expect("read the closure file");
+    let mut bad = good.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0x5a;
+    std::fs::write(file, &bad).expect("damage the closure file");
+    let run = status();
+    run.assert_no_panic();
+    let mut d = Vec::new();
+    if run.code != 0 {
+        d.push(format!(
+            "damaged closure: exit code {} (expected 0)",
+            run.code
+        ));
+    } else if &support::answer(&run.json()) != expected {
+        d.push("damaged closure: a different answer".into());
+    }
+    if !run.stderr.contains("reading the derivations instead") {
+        d.push("damaged closure: not reported in the debug log".into());
+    }
+    if std::fs::read(file).ok().as_deref() != Some(good.as_slice()) {
+        d.push("damaged closure: not replaced by the same good file".into());
+    }
+    d
 }
 
 /// Roots asked for specific outputs (`drv^dev`; Nix 2.8 spells it `drv!dev`),
