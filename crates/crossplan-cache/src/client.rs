@@ -189,6 +189,9 @@ struct Cache {
     /// `?priority=` of the URL, which beats `Priority` of `nix-cache-info`.
     priority_override: Option<i64>,
     authorization: Option<HeaderValue>,
+    /// The base URL, parsed once: parsing each request's URL (host, IDNA)
+    /// was about 6 % of a cold run's CPU.
+    base_url: Option<reqwest::Url>,
 }
 
 /// A store path's hash part (32 nixbase32 characters), kept inline: the memo
@@ -310,6 +313,10 @@ impl Substituters {
                 disk_key,
                 priority_override: spec.priority,
                 authorization,
+                base_url: match &spec.location {
+                    Location::Http(base) => reqwest::Url::parse(&format!("{base}/")).ok(),
+                    Location::File(_) => None,
+                },
             });
         }
         let inner = Inner {
@@ -565,6 +572,29 @@ fn authorization(spec: &SubstituterSpec, netrc: &Netrc) -> Option<HeaderValue> {
 }
 
 /// A reqwest error with its causes ("error sending request: connection reset by peer").
+/// `<base>/<name>`: the parsed base with `name`'s segments appended, or,
+/// without a parsed base, the whole text parsed.
+fn request_url(
+    parsed: Option<&reqwest::Url>,
+    base: &str,
+    name: &str,
+) -> Result<reqwest::Url, String> {
+    if let Some(parsed) = parsed {
+        let mut url = parsed.clone();
+        let appended = match url.path_segments_mut() {
+            Ok(mut segments) => {
+                segments.pop_if_empty().extend(name.split('/'));
+                true
+            }
+            Err(()) => false,
+        };
+        if appended {
+            return Ok(url);
+        }
+    }
+    reqwest::Url::parse(&format!("{base}/{name}")).map_err(|e| e.to_string())
+}
+
 fn describe(error: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut text = if error.is_timeout() {
@@ -867,7 +897,10 @@ impl Inner {
             Location::File(dir) => return self.fetch_file(&dir.join(name), name, &parse).await,
             Location::Http(base) => base,
         };
-        let url = format!("{base}/{name}");
+        let url = match request_url(cache.base_url.as_ref(), base, name) {
+            Ok(url) => url,
+            Err(reason) => return Fetch::Failed(format!("{base}/{name}: {reason}")),
+        };
         let shown = format!("{}/{name}", cache.info.url);
         let attempts = self.config.max_attempts.max(1);
         let mut last = String::new();
@@ -879,7 +912,7 @@ impl Inner {
                 };
                 let sent = std::time::Instant::now();
                 bump(&self.counters.requests);
-                let mut request = self.client.get(&url).timeout(self.config.timeout);
+                let mut request = self.client.get(url.clone()).timeout(self.config.timeout);
                 if let Some(value) = &cache.authorization {
                     request = request.header(AUTHORIZATION, value.clone());
                 }
@@ -990,4 +1023,28 @@ impl Inner {
 enum BodyError {
     TooLarge,
     Read(String),
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::request_url;
+
+    /// The parsed base gives the same URL as parsing the whole text.
+    #[test]
+    fn request_urls_equal_parsing_the_whole_text() {
+        for base in [
+            "http://127.0.0.1:8080",
+            "https://cache.example.org/sub",
+            "https://cache.example.org/a/b",
+            "http://[::1]:5000/x",
+        ] {
+            let parsed = reqwest::Url::parse(&format!("{base}/")).expect("base");
+            for name in ["nix-cache-info", "0123abcd.narinfo", "nar/xyz.nar.xz"] {
+                let fast = request_url(Some(&parsed), base, name).expect("fast");
+                let slow = request_url(None, base, name).expect("slow");
+                assert_eq!(fast, slow, "{base} {name}");
+                assert_eq!(fast.as_str(), format!("{base}/{name}"));
+            }
+        }
+    }
 }
