@@ -1,6 +1,5 @@
 //! [`Substituters`]: the set of binary caches and narinfo lookups against them.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -216,6 +215,10 @@ fn memo_key(index: usize, hash: &str) -> MemoKey {
 struct Slot {
     /// `None`: known not to be in the disk cache (or expired there).
     entry: Option<Entry>,
+    /// `entry`'s narinfo, parsed, when it already was (by [`Substituters::preload`] or
+    /// the fetch): a lookup then needs no parse. `None` for a record not parsed yet or
+    /// that does not parse (which a lookup finds out again and reports).
+    parsed: Option<Arc<NarInfo>>,
     from_disk: bool,
     /// Not yet written to the disk cache; the time it was fetched.
     dirty: Option<i64>,
@@ -231,7 +234,7 @@ enum Fetch<T> {
 /// What one cache says about a path.
 enum Answer {
     Present {
-        info: Box<NarInfo>,
+        info: Arc<NarInfo>,
         verified_key: Option<Arc<str>>,
     },
     Absent,
@@ -371,6 +374,9 @@ impl Substituters {
 
     /// Load the disk-cache entries of these paths into memory in a few SQL queries, so
     /// later lookups of them need no I/O. No-op without a disk cache or with `refresh`.
+    ///
+    /// Each cache is read, and its records parsed, on a blocking thread of its own, so
+    /// the caches load in parallel and the walk's lookups find the records parsed.
     pub async fn preload(&self, paths: &[StorePath]) {
         let Some(disk) = self.inner.disk.clone() else {
             return;
@@ -378,47 +384,41 @@ impl Substituters {
         if disk.refresh || paths.is_empty() {
             return;
         }
+        let mut all: Vec<String> = paths.iter().map(hash_part).collect();
+        all.sort_unstable();
+        all.dedup();
         let mut wanted: Vec<(usize, Arc<str>, Vec<String>)> = Vec::new();
         {
             let memo = self.inner.lock_memo();
             for (index, cache) in self.inner.caches.iter().enumerate() {
                 let Some(key) = &cache.disk_key else { continue };
-                let mut hashes: Vec<String> = paths
+                let hashes: Vec<String> = all
                     .iter()
-                    .map(hash_part)
                     .filter(|hash| !memo.contains_key(&memo_key(index, hash)))
+                    .cloned()
                     .collect();
-                hashes.sort_unstable();
-                hashes.dedup();
                 if !hashes.is_empty() {
                     wanted.push((index, key.clone(), hashes));
                 }
             }
         }
-        if wanted.is_empty() {
-            return;
-        }
-        let loaded = tokio::task::spawn_blocking(move || {
-            wanted
-                .into_iter()
-                .map(|(index, key, hashes)| {
-                    let found = disk.get_many(&key, &hashes);
-                    (index, hashes, found)
+        drop(all);
+        let tasks: Vec<_> = wanted
+            .into_iter()
+            .map(|(index, key, hashes)| {
+                let disk = disk.clone();
+                let store_dir = self.inner.config.store_dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    load_slots(&disk, &store_dir, index, &key, &hashes)
                 })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
+            })
+            .collect();
+        let loaded = futures::future::join_all(tasks).await;
         let mut memo = self.inner.lock_memo();
-        for (index, hashes, found) in loaded {
-            let mut found: HashMap<String, Entry> = found.into_iter().collect();
-            for hash in hashes {
-                let entry = found.remove(&hash);
-                memo.entry(memo_key(index, &hash)).or_insert(Slot {
-                    from_disk: entry.is_some(),
-                    entry,
-                    dirty: None,
-                });
+        memo.reserve(loaded.iter().flatten().map(Vec::len).sum());
+        for slots in loaded.into_iter().flatten() {
+            for (key, slot) in slots {
+                memo.entry(key).or_insert(slot);
             }
         }
     }
@@ -545,6 +545,55 @@ impl Substituters {
     pub fn has_disk_cache(&self) -> bool {
         self.inner.disk.is_some()
     }
+}
+
+/// The memo slots of cache `index` for `hashes`, from the disk cache:
+/// each stored record parsed (one that does not parse is kept unparsed, for the lookup
+/// to report and forget as before), and a hash without a fresh row known to be absent
+/// from the disk cache.
+fn load_slots(
+    disk: &DiskCache,
+    store_dir: &StoreDir,
+    index: usize,
+    cache: &str,
+    hashes: &[String],
+) -> Vec<(MemoKey, Slot)> {
+    let mut found: Vec<(MemoKey, Entry)> = Vec::new();
+    disk.get_many_with(cache, hashes, |hash, entry| {
+        found.push((memo_key(index, hash), entry));
+    });
+    found.sort_unstable_by_key(|a| a.0);
+    let mut found = found.into_iter().peekable();
+    // Both in key order, for one merging pass.
+    let mut keys: Vec<MemoKey> = hashes.iter().map(|hash| memo_key(index, hash)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .map(|key| {
+            let entry = loop {
+                match found.peek() {
+                    Some((next, _)) if *next < key => {
+                        found.next();
+                    }
+                    Some((next, _)) if *next == key => break found.next().map(|(_, e)| e),
+                    _ => break None,
+                }
+            };
+            let parsed = match &entry {
+                Some(Entry::Present { text, .. }) => NarInfo::parse_in(store_dir, text.as_bytes())
+                    .ok()
+                    .map(Arc::new),
+                _ => None,
+            };
+            let slot = Slot {
+                from_disk: entry.is_some(),
+                entry,
+                parsed,
+                dirty: None,
+            };
+            (key, slot)
+        })
+        .collect()
 }
 
 /// The `<hash>` of `/nix/store/<hash>-<name>`.
@@ -717,13 +766,21 @@ impl Inner {
             let memo = self.lock_memo();
             match memo.get(&key) {
                 Some(slot) => {
-                    let entry = slot.entry.clone()?;
+                    let entry = slot.entry.as_ref()?;
                     bump(if slot.from_disk {
                         &self.counters.disk_hits
                     } else {
                         &self.counters.memory_hits
                     });
-                    Some(entry)
+                    match (entry, &slot.parsed) {
+                        (Entry::Present { verified_key, .. }, Some(info)) => {
+                            return Some(Answer::Present {
+                                info: info.clone(),
+                                verified_key: verified_key.clone(),
+                            });
+                        }
+                        _ => Some(entry.clone()),
+                    }
                 }
                 None => None,
             }
@@ -737,6 +794,7 @@ impl Inner {
                 let mut memo = self.lock_memo();
                 let slot = memo.entry(key).or_insert(Slot {
                     entry: stored,
+                    parsed: None,
                     from_disk: true,
                     dirty: None,
                 });
@@ -759,7 +817,7 @@ impl Inner {
             .fetch(index, &format!("{hash}.narinfo"), move |bytes| {
                 let info = NarInfo::parse_in(&store_dir, bytes).map_err(|e| e.to_string())?;
                 let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
-                Ok((Arc::<str>::from(text), info))
+                Ok((Arc::<str>::from(text), Arc::new(info)))
             })
             .await;
         match fetched {
@@ -770,21 +828,22 @@ impl Inner {
                         text,
                         verified_key: None,
                     },
+                    Some(info.clone()),
                 );
                 Answer::Present {
-                    info: Box::new(info),
+                    info,
                     verified_key: None,
                 }
             }
             Fetch::Absent => {
-                self.remember(key, Entry::Absent);
+                self.remember(key, Entry::Absent, None);
                 Answer::Absent
             }
             Fetch::Failed(reason) => Answer::Failed(reason),
         }
     }
 
-    fn remember(&self, key: MemoKey, entry: Entry) {
+    fn remember(&self, key: MemoKey, entry: Entry, parsed: Option<Arc<NarInfo>>) {
         if self.caches[key.0].disk_key.is_none() {
             return;
         }
@@ -792,6 +851,7 @@ impl Inner {
             key,
             Slot {
                 entry: Some(entry),
+                parsed,
                 from_disk: false,
                 dirty: Some(now()),
             },
@@ -804,7 +864,7 @@ impl Inner {
             Entry::Present { text, verified_key } => {
                 match NarInfo::parse_in(&self.config.store_dir, text.as_bytes()) {
                     Ok(info) => Answer::Present {
-                        info: Box::new(info),
+                        info: Arc::new(info),
                         verified_key,
                     },
                     Err(error) => {

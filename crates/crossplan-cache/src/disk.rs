@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params, params_from_iter};
 
 use crate::cache_info::CacheInfoFile;
 use crate::error::CacheError;
@@ -228,38 +228,36 @@ impl DiskCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn decode(
-        &self,
-        present: i64,
-        text: Option<String>,
-        key: Option<String>,
-        timestamp: i64,
-        now: i64,
-    ) -> Option<Entry> {
-        let present = present != 0;
-        if !self.fresh(present, timestamp, now) {
-            return None;
-        }
-        if present {
-            Some(Entry::Present {
-                text: Arc::from(text?),
-                verified_key: key.map(Arc::from),
-            })
-        } else {
-            Some(Entry::Absent)
-        }
+    /// Fresh entries among `hash_parts` of `cache`, [`IN_LIST`] hashes per query.
+    /// See [`DiskCache::get_many_with`].
+    #[cfg(test)]
+    pub fn get_many(&self, cache: &str, hash_parts: &[String]) -> Vec<(String, Entry)> {
+        let mut out = Vec::new();
+        self.get_many_with(cache, hash_parts, |hash, entry| {
+            out.push((hash.to_owned(), entry));
+        });
+        out
     }
 
-    /// Fresh entries among `hash_parts` of `cache`, [`IN_LIST`] hashes per query. Every
-    /// query has the same shape (a short last chunk repeats its last hash, which `IN`
-    /// ignores), so the statement is compiled once: compiling a query with a thousand
-    /// `?` costs more than running it.
-    pub fn get_many(&self, cache: &str, hash_parts: &[String]) -> Vec<(String, Entry)> {
+    /// Call `found` with each fresh entry among `hash_parts` of `cache`, [`IN_LIST`]
+    /// hashes per query. Every query has the same shape (a short last chunk repeats its
+    /// last hash, which `IN` ignores), so the statement is compiled once: compiling a
+    /// query with a thousand `?` costs more than running it.
+    ///
+    /// Several threads may call this at once (one per cache): a call that finds the
+    /// connection busy reads through a connection of its own, which WAL mode allows.
+    pub fn get_many_with(
+        &self,
+        cache: &str,
+        hash_parts: &[String],
+        mut found: impl FnMut(&str, Entry),
+    ) {
+        if hash_parts.is_empty() {
+            return;
+        }
         let now = now();
-        let conn = self.lock();
-        let result = (|| -> Result<Vec<(String, Entry)>, rusqlite::Error> {
+        let result = self.with_reader(|conn| {
             let tx = conn.unchecked_transaction()?;
-            let mut out = Vec::new();
             {
                 let mut statement = tx.prepare_cached(&in_list_query(
                     "SELECT hash_part, present, narinfo, verified_key, timestamp FROM narinfo \
@@ -269,25 +267,75 @@ impl DiskCache {
                     let params = std::iter::once(cache).chain(padded(chunk));
                     let mut rows = statement.query(params_from_iter(params))?;
                     while let Some(row) = rows.next()? {
-                        let hash = row.get::<_, String>(0)?;
-                        if let Some(entry) =
-                            self.decode(row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, now)
-                        {
-                            out.push((hash, entry));
+                        if let Some(entry) = self.decode_row(row, 1, now)? {
+                            found(row.get_ref(0)?.as_str()?, entry);
                         }
                     }
                 }
             }
-            tx.finish()?;
-            Ok(out)
-        })();
-        result.unwrap_or_else(|error| {
+            tx.finish()
+        });
+        if let Err(error) = result {
             tracing::warn!(
                 "cannot read narinfo disk cache '{}': {error}",
                 self.path.display()
             );
-            Vec::new()
-        })
+        }
+    }
+
+    /// Run `read` on the shared connection, or, while another thread holds it, on a
+    /// read-only connection opened for this call (or on the shared one after all, once
+    /// free, if that cannot be opened).
+    fn with_reader<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, rusqlite::Error> {
+        match self.conn.try_lock() {
+            Ok(conn) => return read(&conn),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                return read(&poisoned.into_inner());
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        let opened = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|conn| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update(None, "cache_size", -65536)?;
+            Ok(conn)
+        });
+        match opened {
+            Ok(conn) => read(&conn),
+            Err(_) => read(&self.lock()),
+        }
+    }
+
+    /// The entry of a row whose columns from `first` on are `present, narinfo,
+    /// verified_key, timestamp`; `None` when expired.
+    fn decode_row(
+        &self,
+        row: &rusqlite::Row<'_>,
+        first: usize,
+        now: i64,
+    ) -> Result<Option<Entry>, rusqlite::Error> {
+        let present = row.get::<_, i64>(first)? != 0;
+        if !self.fresh(present, row.get(first + 3)?, now) {
+            return Ok(None);
+        }
+        if !present {
+            return Ok(Some(Entry::Absent));
+        }
+        // Straight from SQLite's buffer into the `Arc`: one copy, not two.
+        let Some(text) = row.get_ref(first + 1)?.as_str_or_null()? else {
+            return Ok(None);
+        };
+        let verified_key = row.get_ref(first + 2)?.as_str_or_null()?.map(Arc::from);
+        Ok(Some(Entry::Present {
+            text: Arc::from(text),
+            verified_key,
+        }))
     }
 
     /// One fresh entry.
@@ -299,21 +347,11 @@ impl DiskCache {
                 "SELECT present, narinfo, verified_key, timestamp FROM narinfo \
                  WHERE cache = ?1 AND hash_part = ?2",
                 params![cache, hash_part],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, Option<String>>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                        row.get::<_, i64>(3)?,
-                    ))
-                },
+                |row| self.decode_row(row, 0, now),
             )
             .optional();
         match row {
-            Ok(Some((present, text, key, timestamp))) => {
-                self.decode(present, text, key, timestamp, now)
-            }
-            Ok(None) => None,
+            Ok(entry) => entry.flatten(),
             Err(error) => {
                 tracing::warn!(
                     "cannot read narinfo disk cache '{}': {error}",
