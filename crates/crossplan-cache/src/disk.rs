@@ -70,6 +70,11 @@ fn is_busy(error: &rusqlite::Error) -> bool {
 /// How many keys one `IN (…)` query of [`DiskCache::get_many`] asks about.
 pub(crate) const IN_LIST: usize = 1000;
 
+/// How many rows per wanted hash [`DiskCache::get_many_with`] steps over in a range
+/// scan before it looks the hashes up one by one instead: stepping to the next row costs
+/// a fraction of an indexed lookup, so a scan of a few rows per hash still wins.
+pub(crate) const SCAN_BUDGET: usize = 4;
+
 /// `prefix (?,?,…)` with [`IN_LIST`] placeholders.
 fn in_list_query(prefix: &str) -> String {
     let mut sql = String::with_capacity(prefix.len() + 3 * IN_LIST);
@@ -240,9 +245,18 @@ impl DiskCache {
     }
 
     /// Call `found` with each fresh entry among `hash_parts` of `cache`, [`IN_LIST`]
-    /// hashes per query. Every query has the same shape (a short last chunk repeats its
-    /// last hash, which `IN` ignores), so the statement is compiled once: compiling a
-    /// query with a thousand `?` costs more than running it.
+    /// hashes at a time.
+    ///
+    /// A chunk of hashes is first read as one range scan of the table between its
+    /// smallest and largest hash: when the hashes wanted are most of what the table holds
+    /// for this cache (a warm run asks about nearly every row it saved), stepping through
+    /// the rows in order costs a fraction of looking each hash up. When the range holds
+    /// more than [`SCAN_BUDGET`] rows per hash wanted (a table with many other paths), the
+    /// rest of that chunk and all later chunks are looked up with `IN (…)` instead, so a
+    /// sparse request costs at most one chunk's budget more than before. Every `IN` query
+    /// has the same shape (a short chunk repeats its last hash, which `IN` ignores), so
+    /// the statement is compiled once: compiling a query with a thousand `?` costs more
+    /// than running it.
     ///
     /// Several threads may call this at once (one per cache): a call that finds the
     /// connection busy reads through a connection of its own, which WAL mode allows.
@@ -255,16 +269,42 @@ impl DiskCache {
         if hash_parts.is_empty() {
             return;
         }
+        // The scan walks the wanted hashes in the table's order (bytewise, as `str`).
+        let sorted: std::borrow::Cow<'_, [String]> = if hash_parts.is_sorted() {
+            hash_parts.into()
+        } else {
+            let mut sorted = hash_parts.to_vec();
+            sorted.sort_unstable();
+            sorted.into()
+        };
         let now = now();
         let result = self.with_reader(|conn| {
             let tx = conn.unchecked_transaction()?;
             {
-                let mut statement = tx.prepare_cached(&in_list_query(
-                    "SELECT hash_part, present, narinfo, verified_key, timestamp FROM narinfo \
-                     WHERE cache = ? AND hash_part IN",
-                ))?;
-                for chunk in hash_parts.chunks(IN_LIST) {
-                    let params = std::iter::once(cache).chain(padded(chunk));
+                let mut scan_first = true;
+                let mut in_list = None;
+                for chunk in sorted.chunks(IN_LIST) {
+                    let mut rest = chunk;
+                    if scan_first {
+                        match self.scan_range(&tx, cache, chunk, now, &mut found)? {
+                            None => rest = &[],
+                            Some(unresolved) => {
+                                scan_first = false;
+                                rest = &chunk[unresolved..];
+                            }
+                        }
+                    }
+                    if rest.is_empty() {
+                        continue;
+                    }
+                    let statement = match &mut in_list {
+                        Some(statement) => statement,
+                        None => in_list.insert(tx.prepare_cached(&in_list_query(
+                            "SELECT hash_part, present, narinfo, verified_key, timestamp \
+                             FROM narinfo WHERE cache = ? AND hash_part IN",
+                        ))?),
+                    };
+                    let params = std::iter::once(cache).chain(padded(rest));
                     let mut rows = statement.query(params_from_iter(params))?;
                     while let Some(row) = rows.next()? {
                         if let Some(entry) = self.decode_row(row, 1, now)? {
@@ -281,6 +321,51 @@ impl DiskCache {
                 self.path.display()
             );
         }
+    }
+
+    /// Step through `cache`'s rows from `chunk`'s first hash to its last (`chunk` sorted),
+    /// calling `found` with those `chunk` holds. `None` when done; `Some(i)` when the range
+    /// held more than [`SCAN_BUDGET`] rows per hash and the scan stopped with `chunk[i..]`
+    /// not yet resolved.
+    fn scan_range(
+        &self,
+        conn: &Connection,
+        cache: &str,
+        chunk: &[String],
+        now: i64,
+        found: &mut impl FnMut(&str, Entry),
+    ) -> Result<Option<usize>, rusqlite::Error> {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            return Ok(None);
+        };
+        let mut statement = conn.prepare_cached(
+            "SELECT hash_part, present, narinfo, verified_key, timestamp FROM narinfo \
+             WHERE cache = ?1 AND hash_part >= ?2 AND hash_part <= ?3",
+        )?;
+        let mut rows = statement.query(params![cache, first, last])?;
+        let budget = chunk.len().saturating_mul(SCAN_BUDGET);
+        let mut stepped = 0;
+        // chunk[next..] is not resolved yet: every earlier hash was found or passed.
+        let mut next = 0;
+        while let Some(row) = rows.next()? {
+            stepped += 1;
+            if stepped > budget {
+                return Ok(Some(next));
+            }
+            let hash = row.get_ref(0)?.as_str()?;
+            while chunk.get(next).is_some_and(|wanted| wanted.as_str() < hash) {
+                next += 1;
+            }
+            if chunk.get(next).is_some_and(|wanted| wanted == hash) {
+                if let Some(entry) = self.decode_row(row, 1, now)? {
+                    found(hash, entry);
+                }
+                while chunk.get(next).is_some_and(|wanted| wanted == hash) {
+                    next += 1;
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Run `read` on the shared connection, or, while another thread holds it, on a
@@ -538,6 +623,47 @@ mod tests {
         want.sort();
         assert_eq!(got, want);
         assert!(cache.get_many("https://c", &[]).is_empty());
+    }
+
+    #[test]
+    fn sparse_and_unsorted_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = DiskCache::open(&config(dir.path())).unwrap();
+        let t = now();
+        let rows: Vec<Row> = (0..20_000)
+            .map(|i| {
+                let entry = if i % 2 == 0 {
+                    present(&format!("N{i}"))
+                } else {
+                    Entry::Absent
+                };
+                row(&format!("h{i:05}"), entry, t)
+            })
+            .collect();
+        cache.put_many(&rows).unwrap();
+        // Another cache's rows inside the same hash range must not be reported.
+        cache
+            .put_many(&[Row {
+                cache: Arc::from("https://d"),
+                ..row("h00001x", present("other"), t)
+            }])
+            .unwrap();
+        for step in [1, 3, 7, 50, 997] {
+            // Reversed (unsorted), with duplicates and hashes not stored.
+            let mut wanted: Vec<String> = (0..20_000)
+                .step_by(step)
+                .map(|i| format!("h{i:05}"))
+                .collect();
+            wanted.extend(["h00000".to_owned(), "h00001x".to_owned(), "zz".to_owned()]);
+            wanted.reverse();
+            let mut got = cache.get_many("https://c", &wanted);
+            got.sort_by(|x, y| x.0.cmp(&y.0));
+            let want: Vec<(String, Entry)> = (0..20_000)
+                .step_by(step)
+                .map(|i| (format!("h{i:05}"), rows[i].entry.clone()))
+                .collect();
+            assert_eq!(got, want, "every {step}th row");
+        }
     }
 
     #[test]
