@@ -179,3 +179,53 @@ async fn corrupt_database_is_ignored() {
     assert!(caches.lookup(&path(0)).await.hit.is_some());
     caches.flush().await.unwrap();
 }
+
+#[tokio::test]
+async fn stored_record_that_does_not_parse_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = key("test-1", 1);
+    let dir = tmp.path().join("cache");
+    write_cache(&dir, Some(CACHE_INFO), &signed_entries(3, &key));
+    let db = tmp.path().join("narinfo.sqlite");
+    let server = CacheServer::start(dir, FaultConfig::default()).unwrap();
+    let paths: Vec<_> = (0..3).map(path).collect();
+
+    let cold = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    for p in &paths {
+        assert!(cold.lookup(p).await.hit.is_some());
+    }
+    cold.flush().await.unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let changed = conn
+        .execute(
+            "UPDATE narinfo SET narinfo = 'StorePath: garbage' WHERE hash_part = ?1",
+            [hash(&paths[1])],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(conn);
+    let sent = server.requests();
+
+    // The same answer whether the record was preloaded (and parsed then) or read on
+    // demand: the cache counts as failed for that path, the others are hits.
+    for preload in [true, false] {
+        let warm = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+        if preload {
+            warm.preload(&paths).await;
+        }
+        assert!(warm.lookup(&paths[0]).await.hit.is_some());
+        let bad = warm.lookup(&paths[1]).await;
+        assert!(bad.hit.is_none(), "preload {preload}");
+        assert_eq!(bad.errors.len(), 1, "preload {preload}");
+        assert!(
+            bad.errors[0].reason.starts_with(&format!(
+                "stored narinfo for '{}' is invalid",
+                hash(&paths[1])
+            )),
+            "preload {preload}: {}",
+            bad.errors[0].reason
+        );
+        assert!(warm.lookup(&paths[2]).await.hit.is_some());
+        assert_eq!(server.requests(), sent, "preload {preload}");
+    }
+}
