@@ -387,8 +387,8 @@ impl DiskCache {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .and_then(|conn| {
+            // SQLite's default page cache: this connection reads each page about once.
             conn.busy_timeout(BUSY_TIMEOUT)?;
-            conn.pragma_update(None, "cache_size", -65536)?;
             Ok(conn)
         });
         match opened {
