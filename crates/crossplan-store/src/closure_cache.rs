@@ -176,33 +176,46 @@ impl Fnv {
     }
 }
 
-/// Interns strings and paths as table indices.
+/// Gives each distinct item a table index, in the order first seen.
+struct Interner<'a, T: ?Sized> {
+    items: Vec<&'a T>,
+    index: FxHashMap<&'a T, u32>,
+}
+
+impl<T: ?Sized> Default for Interner<'_, T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            index: FxHashMap::default(),
+        }
+    }
+}
+
+impl<'a, T: ?Sized + std::hash::Hash + Eq> Interner<'a, T> {
+    fn id(&mut self, item: &'a T) -> std::io::Result<u32> {
+        if let Some(&i) = self.index.get(item) {
+            return Ok(i);
+        }
+        let i = index(self.items.len())?;
+        self.items.push(item);
+        self.index.insert(item, i);
+        Ok(i)
+    }
+}
+
+/// The string and path tables of one file.
 #[derive(Default)]
 struct Tables<'a> {
-    strings: Vec<&'a str>,
-    string_index: FxHashMap<&'a str, u32>,
-    paths: Vec<&'a StorePath>,
-    path_index: FxHashMap<&'a StorePath, u32>,
+    strings: Interner<'a, str>,
+    paths: Interner<'a, StorePath>,
 }
 
 impl<'a> Tables<'a> {
     fn string(&mut self, s: &'a str) -> std::io::Result<u32> {
-        if let Some(&i) = self.string_index.get(s) {
-            return Ok(i);
-        }
-        let i = index(self.strings.len())?;
-        self.strings.push(s);
-        self.string_index.insert(s, i);
-        Ok(i)
+        self.strings.id(s)
     }
     fn path(&mut self, p: &'a StorePath) -> std::io::Result<u32> {
-        if let Some(&i) = self.path_index.get(p) {
-            return Ok(i);
-        }
-        let i = index(self.paths.len())?;
-        self.paths.push(p);
-        self.path_index.insert(p, i);
-        Ok(i)
+        self.paths.id(p)
     }
 }
 
@@ -275,16 +288,16 @@ fn encode(
         root_ids.push(t.path(root)?);
     }
 
-    let mut out = Vec::with_capacity(records.len() + t.paths.len() * 48 + 64);
+    let mut out = Vec::with_capacity(records.len() + t.paths.items.len() * 48 + 64);
     out.extend_from_slice(MAGIC);
     put_u32(&mut out, VERSION);
     put_str(&mut out, store_dir.as_str())?;
-    put_len(&mut out, t.strings.len())?;
-    for s in &t.strings {
+    put_len(&mut out, t.strings.items.len())?;
+    for s in &t.strings.items {
         put_str(&mut out, s)?;
     }
-    put_len(&mut out, t.paths.len())?;
-    for p in &t.paths {
+    put_len(&mut out, t.paths.items.len())?;
+    for p in &t.paths.items {
         out.extend_from_slice(p.digest());
         put_str(&mut out, p.name())?;
     }
