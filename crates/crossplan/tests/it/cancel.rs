@@ -240,16 +240,23 @@ fn status_oracle_sigint_saves_answered_lookups() {
         let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
         s
     });
-    // B has seen its nix-cache-info and the lookup of `slow`: `quick`, which
-    // only needs A, is answered.
+    // A has seen its nix-cache-info and both lookups, and B the lookup of
+    // `slow` (asked only after A's 404). Waiting for B alone is not enough:
+    // the lookup of `quick` can reach A after the 404 for `slow` (another
+    // connection), and then neither run had counted it (CI saw this once).
     let start = Instant::now();
-    while b.requests() < 2 {
+    while a.requests() < 3 || b.requests() < 2 {
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "no lookup reached B"
+            "the lookups did not reach the caches: A {}, B {}",
+            a.requests(),
+            b.requests()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A's answer for `quick` is on its way; give crossplan time to read it
+    // into memory. B answers `slow` only 4 s after it was asked.
+    std::thread::sleep(Duration::from_millis(1000));
     let a_before = a.requests();
     kill_process(Pid::from_child(&child), Signal::INT).expect("kill");
     let signalled = Instant::now();
