@@ -340,7 +340,7 @@ impl DiskCache {
         };
         let mut statement = conn.prepare_cached(
             "SELECT hash_part, present, narinfo, verified_key, timestamp FROM narinfo \
-             WHERE cache = ?1 AND hash_part >= ?2 AND hash_part <= ?3",
+             WHERE cache = ?1 AND hash_part >= ?2 AND hash_part <= ?3 ORDER BY hash_part",
         )?;
         let mut rows = statement.query(params![cache, first, last])?;
         let budget = chunk.len().saturating_mul(SCAN_BUDGET);

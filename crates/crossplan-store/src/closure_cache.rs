@@ -29,6 +29,8 @@ const MAGIC: &[u8; 8] = b"CPCLOSUR";
 const VERSION: u32 = 1;
 /// How many closures are kept.
 pub const MAX_FILES: usize = 32;
+/// A temporary file this old belongs to no running save.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
 /// "No path" (a floating output) in an output's path index.
 const NONE: u32 = u32::MAX;
 
@@ -87,6 +89,19 @@ impl ClosureCache {
             return Ok(None);
         }
         let path = self.file_for(store_dir, roots);
+        // Only a regular file is read: a FIFO or a device in its place would
+        // block or never end. It is replaced by the next save.
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => {
+                return Err(SnapshotError::Corrupt {
+                    path,
+                    reason: "not a regular file".into(),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SnapshotError::Io { path, source }),
+        }
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -136,16 +151,32 @@ impl ClosureCache {
         Ok(path)
     }
 
-    /// Remove the least recently used closures beyond [`MAX_FILES`].
+    /// Remove the least recently used closures beyond [`MAX_FILES`], and
+    /// temporary files older than [`STALE_TMP`] (left by a run that was
+    /// killed while writing).
     fn evict(&self) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "closure"))
-            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-            .collect();
+        let now = std::time::SystemTime::now();
+        let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let Some(modified) = entry.metadata().ok().and_then(|m| m.modified().ok()) else {
+                continue;
+            };
+            match path.extension().and_then(|x| x.to_str()) {
+                Some("closure") => files.push((modified, path)),
+                Some("tmp")
+                    if now
+                        .duration_since(modified)
+                        .is_ok_and(|age| age > STALE_TMP) =>
+                {
+                    let _ = std::fs::remove_file(path);
+                }
+                _ => {}
+            }
+        }
         if files.len() <= MAX_FILES {
             return;
         }
@@ -583,6 +614,61 @@ mod tests {
         let bytes = encode(&store, &roots, &drvs).expect("encode");
         let err = decode(&bytes, &store, &roots).expect_err("incomplete");
         assert!(err.contains("input"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_in_place_of_the_file_is_refused_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ClosureCache::new(dir.path().to_path_buf());
+        let store = StoreDir::default();
+        let (roots, drvs) = closure();
+        let file = cache.file_for(&store, &roots);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&file)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        // Reading a FIFO with no writer would block for ever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = cache.clone();
+        let (s2, r2) = (store.clone(), roots.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(reader.load(&s2, &r2).map(|d| d.is_some()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("load returned");
+        let err = got.expect_err("a FIFO is not a closure");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        // The next save replaces it with a closure that loads.
+        cache.save(&store, &roots, &drvs).expect("save");
+        assert!(std::fs::metadata(&file).expect("meta").is_file());
+        assert_eq!(
+            cache.load(&store, &roots).expect("load").map(|d| d.len()),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ClosureCache::new(dir.path().to_path_buf());
+        let store = StoreDir::default();
+        let (roots, drvs) = closure();
+        let old = dir.path().join(".0123456789abcdef.closure.1.tmp");
+        let fresh = dir.path().join(".fedcba9876543210.closure.2.tmp");
+        for f in [&old, &fresh] {
+            std::fs::write(f, b"half").expect("write");
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(two_hours_ago))
+            .expect("set mtime");
+        cache.save(&store, &roots, &drvs).expect("save");
+        assert!(!old.exists(), "a temporary file two hours old is left");
+        assert!(fresh.exists(), "a save in progress lost its temporary file");
     }
 
     #[test]

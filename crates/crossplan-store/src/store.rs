@@ -163,7 +163,7 @@ impl LocalStore {
                         drvs = drvs.len(),
                         elapsed_ms = t.elapsed().as_millis() as u64,
                         "read the closure from {}",
-                        cache.dir().display()
+                        cache.file_for(&self.dir, &key).display()
                     );
                     graph.order = breadth_first(&start, &drvs);
                     graph.drvs = drvs;
