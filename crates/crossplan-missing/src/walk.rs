@@ -170,6 +170,8 @@ struct Walk<'s> {
     progress: &'s Progress,
 
     queue: VecDeque<Request>,
+    /// The roots, until the speculative queue is built from them.
+    speculate_from: Option<Vec<Request>>,
     done: HashSet<Request>,
     deferred: Vec<StorePath>,
 
@@ -325,6 +327,8 @@ pub async fn query_missing<L: Lookups>(
         opts: opts.clone(),
         progress,
         queue: roots.iter().cloned().collect(),
+        // Built the first time the walk waits for the network (see `run`).
+        speculate_from: (opts.use_substitutes && opts.speculate).then(|| roots.to_vec()),
         done: HashSet::default(),
         deferred: Vec::new(),
         waiters: Vec::new(),
@@ -339,9 +343,6 @@ pub async fn query_missing<L: Lookups>(
         consumed: HashSet::default(),
         stats: WalkStats::default(),
     };
-    if opts.use_substitutes && opts.speculate {
-        walk.queue_speculative(roots);
-    }
     let t2 = std::time::Instant::now();
     walk.run(lookups).await?;
     let walked = t2.elapsed();
@@ -441,7 +442,7 @@ impl<'s> Walk<'s> {
         }
         self.progress
             .lookups_queued
-            .store(self.speculative.len() as u64, Ordering::Relaxed);
+            .fetch_add(self.speculative.len() as u64, Ordering::Relaxed);
     }
 
     fn is_valid(&self, path: &StorePath) -> bool {
@@ -474,6 +475,12 @@ impl<'s> Walk<'s> {
                 let next = match self.demand.pop_front() {
                     Some(path) => Some((path, false)),
                     None if !self.waiting_on.is_empty() => {
+                        // The queue is built the first time the walk waits: a
+                        // warm run never does, and building it was a tenth of
+                        // such a run's work on its own thread.
+                        if let Some(roots) = self.speculate_from.take() {
+                            self.queue_speculative(&roots);
+                        }
                         self.speculative.pop_front().map(|path| (path, true))
                     }
                     None => None,
@@ -633,7 +640,7 @@ impl<'s> Walk<'s> {
 
     fn wait_for(&mut self, path: StorePath, waiter: usize) {
         if let Some(result) = self.results.get(&path).cloned() {
-            self.resolve(waiter, &path, &result);
+            self.resolve(waiter, &path, result);
             return;
         }
         let list = self.waiting_on.entry(path.clone()).or_default();
@@ -648,12 +655,12 @@ impl<'s> Walk<'s> {
         self.results.insert(path.clone(), result.clone());
         if let Some(waiters) = self.waiting_on.remove(&path) {
             for w in waiters {
-                self.resolve(w, &path, &result);
+                self.resolve(w, &path, result.clone());
             }
         }
     }
 
-    fn resolve(&mut self, waiter: usize, path: &StorePath, result: &PathLookup) {
+    fn resolve(&mut self, waiter: usize, path: &StorePath, result: Arc<PathLookup>) {
         self.consumed.insert(path.clone());
         let Some(w) = self.waiters.get_mut(waiter) else {
             return;
@@ -693,7 +700,7 @@ impl<'s> Walk<'s> {
                         self.progress.fetches.fetch_add(1, Ordering::Relaxed);
                         self.queue
                             .extend(hit.references.iter().cloned().map(Request::Opaque));
-                        self.fetch.insert(p, Arc::new(result.clone()));
+                        self.fetch.insert(p, result);
                     }
                 }
             }
