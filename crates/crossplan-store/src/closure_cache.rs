@@ -281,7 +281,10 @@ fn encode(
     // Records first (into their own buffer), so the tables are complete
     // when they are written ahead of them.
     let mut sorted: Vec<(&StorePath, &Arc<DrvInfo>)> = drvs.iter().collect();
-    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // Sorted for a file that depends on the closure only; by the raw digest,
+    // not `StorePath`'s order (which compares the digests as base-32 text and
+    // made the sort most of a 100,000-derivation save).
+    sorted.sort_unstable_by(|a, b| (a.0.digest(), a.0.name()).cmp(&(b.0.digest(), b.0.name())));
     let mut records = Vec::with_capacity(drvs.len() * 64);
     put_len(&mut records, sorted.len())?;
     for (path, info) in &sorted {

@@ -189,6 +189,9 @@ impl Engine {
         if let Err(err) = self.substituters.flush().await {
             tracing::warn!("could not save the narinfo cache: {err}");
         }
+        // Written beside the walk; long done by now in all but tiny runs.
+        let store = self.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.wait_for_saves()).await;
         tracing::info!(
             elapsed_ms = t.elapsed().as_millis() as u64,
             "saved the narinfo cache"
