@@ -72,9 +72,9 @@ pub async fn closure_status<L: Lookups>(
     opts: &Options,
 ) -> Result<ClosureStatus, MissingError> {
     let graph = store.load_closure(roots)?;
-    let mut order = graph.order.clone();
+    let mut order = graph.order();
     // load_closure's order holds what was reached; keep any stragglers too
-    let ordered: HashSet<&StorePath> = graph.order.iter().collect();
+    let ordered: HashSet<&StorePath> = order.iter().collect();
     let mut stragglers: Vec<StorePath> = graph
         .drvs
         .keys()

@@ -13,7 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 pub use closure::{ClosureStatus, NodeStatus, closure_status};
-pub use walk::{Lookups, MissingError, Options, PathHit, PathLookup, Progress, query_missing};
+pub use walk::{
+    Lookups, MissingError, Options, PathHit, PathLookup, Progress, RootClosure, query_missing,
+    query_missing_in,
+};
 
 /// The answer: what a `nix build` of the requests would do.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

@@ -148,48 +148,6 @@ impl MissingError {
     }
 }
 
-type LookupFuture<'a> = Pin<Box<dyn Future<Output = (StorePath, PathLookup)> + 'a>>;
-
-enum Waiter {
-    /// A derivation whose invalid wanted outputs are being looked up.
-    Outputs {
-        drv: StorePath,
-        outputs: Vec<StorePath>,
-        remaining: usize,
-        decided: bool,
-    },
-    /// An opaque path being looked up.
-    Opaque(StorePath),
-}
-
-struct Walk<'s> {
-    store: &'s LocalStore,
-    graph: DrvGraph,
-    valid: HashMap<StorePath, bool>,
-    opts: Options,
-    progress: &'s Progress,
-
-    queue: VecDeque<Request>,
-    /// The roots, until the speculative queue is built from them.
-    speculate_from: Option<Vec<Request>>,
-    done: HashSet<Request>,
-    deferred: Vec<StorePath>,
-
-    waiters: Vec<Waiter>,
-    waiting_on: HashMap<StorePath, Vec<usize>>,
-    results: HashMap<StorePath, Arc<PathLookup>>,
-    requested: HashSet<StorePath>,
-    demand: VecDeque<StorePath>,
-    speculative: VecDeque<StorePath>,
-
-    build: BTreeSet<StorePath>,
-    fetch: BTreeMap<StorePath, Arc<PathLookup>>,
-    unknown: BTreeSet<StorePath>,
-    consumed: HashSet<StorePath>,
-
-    stats: WalkStats,
-}
-
 /// Where the walk's time went, for `-vv` (the time breakdown of a cold run).
 #[derive(Debug, Default)]
 struct WalkStats {
@@ -217,6 +175,57 @@ impl WalkStats {
     }
 }
 
+/// The derivation closure of some roots, and which roots are valid: what the
+/// walk reads from the local store before it asks any cache.
+#[derive(Debug)]
+pub struct RootClosure {
+    /// The roots' store paths (`.drv` or opaque), sorted, without duplicates.
+    root_paths: Vec<StorePath>,
+    /// Those of them that are valid.
+    valid_roots: std::collections::HashSet<StorePath>,
+    /// The closure of the valid root derivations.
+    graph: DrvGraph,
+}
+
+impl RootClosure {
+    /// Read it: the roots' validity, then the closure of the valid root
+    /// derivations (an unregistered root `.drv` is unknown and must not be
+    /// read). Blocking; a caller may run it beside other work (e.g. while
+    /// Nix's settings load) and hand it to [`query_missing_in`].
+    pub fn load(store: &LocalStore, roots: &[Request]) -> Result<Self, MissingError> {
+        let mut root_paths: Vec<StorePath> = roots
+            .iter()
+            .map(|r| match r {
+                Request::Built { drv, .. } => drv.clone(),
+                Request::Opaque(p) => p.clone(),
+            })
+            .collect();
+        root_paths.sort();
+        root_paths.dedup();
+        let t0 = std::time::Instant::now();
+        let valid_roots = store.valid_paths(&root_paths)?;
+        let root_drvs: Vec<StorePath> = roots
+            .iter()
+            .filter_map(|r| match r {
+                Request::Built { drv, .. } if valid_roots.contains(drv) => Some(drv.clone()),
+                _ => None,
+            })
+            .collect();
+        let graph = store.load_closure(&root_drvs)?;
+        tracing::info!(
+            rss_mib = crossplan_store::rss_mib(),
+            drvs = graph.drvs.len(),
+            elapsed_ms = t0.elapsed().as_millis() as u64,
+            "read the derivation closure"
+        );
+        Ok(Self {
+            root_paths,
+            valid_roots,
+            graph,
+        })
+    }
+}
+
 /// Compute what realising `roots` needs: Nix's `queryMissing`, plus the
 /// substituter of each fetched path and the narinfo records refused.
 pub async fn query_missing<L: Lookups>(
@@ -226,32 +235,25 @@ pub async fn query_missing<L: Lookups>(
     opts: &Options,
     progress: &Progress,
 ) -> Result<Missing, MissingError> {
-    // Roots first: an unregistered root .drv is unknown and must not be read.
-    let mut root_paths: Vec<StorePath> = roots
-        .iter()
-        .map(|r| match r {
-            Request::Built { drv, .. } => drv.clone(),
-            Request::Opaque(p) => p.clone(),
-        })
-        .collect();
-    root_paths.sort();
-    root_paths.dedup();
-    let t0 = std::time::Instant::now();
-    let valid_roots = store.valid_paths(&root_paths)?;
-    let root_drvs: Vec<StorePath> = roots
-        .iter()
-        .filter_map(|r| match r {
-            Request::Built { drv, .. } if valid_roots.contains(drv) => Some(drv.clone()),
-            _ => None,
-        })
-        .collect();
-    let graph = store.load_closure(&root_drvs)?;
-    tracing::info!(
-        rss_mib = crossplan_store::rss_mib(),
-        drvs = graph.drvs.len(),
-        elapsed_ms = t0.elapsed().as_millis() as u64,
-        "read the derivation closure"
-    );
+    let closure = RootClosure::load(store, roots)?;
+    query_missing_in(store, roots, closure, lookups, opts, progress).await
+}
+
+/// [`query_missing`] over a closure already read by [`RootClosure::load`] for
+/// the same `roots` and `store`.
+pub async fn query_missing_in<L: Lookups>(
+    store: &LocalStore,
+    roots: &[Request],
+    closure: RootClosure,
+    lookups: &L,
+    opts: &Options,
+    progress: &Progress,
+) -> Result<Missing, MissingError> {
+    let RootClosure {
+        root_paths,
+        valid_roots,
+        graph,
+    } = closure;
     progress
         .drvs_read
         .store(graph.drvs.len() as u64, Ordering::Relaxed);
@@ -268,7 +270,10 @@ pub async fn query_missing<L: Lookups>(
     for info in graph.drvs.values() {
         outputs.extend(info.output_paths().cloned());
     }
-    outputs.sort_unstable();
+    // Any order that groups duplicates will do (the validity query, the
+    // preload and the ids do not depend on it); StorePath's own order compares
+    // base-32 text, several times slower than the raw digest.
+    outputs.sort_unstable_by(|a, b| (a.digest(), a.name()).cmp(&(b.digest(), b.name())));
     outputs.dedup();
     let t1 = std::time::Instant::now();
     let check = {
@@ -284,15 +289,21 @@ pub async fn query_missing<L: Lookups>(
             valid
         })
     };
-    if opts.use_substitutes && opts.speculate {
-        lookups.preload(&outputs).await;
+    // The walk's tables are built meanwhile: ids for every derivation and
+    // output (validity filled in when the query is back).
+    let interned = async { Walk::new(store, graph, &outputs, opts.clone(), progress) };
+    let mut walk = if opts.use_substitutes && opts.speculate {
+        let ((), walk) = futures::join!(lookups.preload(&outputs), interned);
         tracing::info!(
             rss_mib = crossplan_store::rss_mib(),
             paths = outputs.len(),
             elapsed_ms = t1.elapsed().as_millis() as u64,
             "preloaded the narinfo cache"
         );
-    }
+        walk
+    } else {
+        interned.await
+    };
     let valid_set = check.await.map_err(|e| {
         MissingError::Store(StoreError::NixOutput {
             command: "check validity".into(),
@@ -306,50 +317,19 @@ pub async fn query_missing<L: Lookups>(
         elapsed_ms = t1.elapsed().as_millis() as u64,
         "checked validity"
     );
-    let mut valid: HashMap<StorePath, bool> = HashMap::with_capacity_and_hasher(
-        outputs.len() + graph.drvs.len() + root_paths.len(),
-        Default::default(),
-    );
-    for p in &outputs {
-        valid.insert(p.clone(), valid_set.contains(p));
-    }
-    for p in graph.drvs.keys() {
-        valid.insert(p.clone(), true);
-    }
-    for p in &root_paths {
-        valid.insert(p.clone(), valid_roots.contains(p));
-    }
-
-    let mut walk = Walk {
-        store,
-        graph,
-        valid,
-        opts: opts.clone(),
-        progress,
-        queue: roots.iter().cloned().collect(),
-        // Built the first time the walk waits for the network (see `run`).
-        speculate_from: (opts.use_substitutes && opts.speculate).then(|| roots.to_vec()),
-        done: HashSet::default(),
-        deferred: Vec::new(),
-        waiters: Vec::new(),
-        waiting_on: HashMap::default(),
-        results: HashMap::default(),
-        requested: HashSet::default(),
-        demand: VecDeque::new(),
-        speculative: VecDeque::new(),
-        build: BTreeSet::new(),
-        fetch: BTreeMap::new(),
-        unknown: BTreeSet::new(),
-        consumed: HashSet::default(),
-        stats: WalkStats::default(),
-    };
+    walk.set_validity(&valid_set, &root_paths, &valid_roots);
+    drop((outputs, valid_set, valid_roots));
+    let roots: Vec<Req> = roots.iter().map(|r| walk.intern_request(r)).collect();
+    walk.queue = roots.iter().copied().collect();
+    // Built the first time the walk waits for the network (see `run`).
+    walk.speculate_from = (opts.use_substitutes && opts.speculate).then_some(roots);
     let t2 = std::time::Instant::now();
     walk.run(lookups).await?;
     let walked = t2.elapsed();
     let stats = &walk.stats;
     tracing::info!(
         rss_mib = crossplan_store::rss_mib(),
-        lookups = walk.requested.len(),
+        lookups = walk.requested,
         elapsed_ms = walked.as_millis() as u64,
         "walked"
     );
@@ -369,33 +349,279 @@ pub async fn query_missing<L: Lookups>(
         elapsed_ms = t3.elapsed().as_millis() as u64,
         "answer assembled"
     );
-    // Freeing the walk's maps (the graph's derivations, tens of thousands of paths
-    // and lookups) took ~25 ms of an 18k warm run on this thread; the answer does not
-    // need to wait for it.
+    // Freeing the walk's tables (tens of thousands of paths, derivations and
+    // lookups) took ~25 ms of an 18k warm run on this thread; the answer does
+    // not need to wait for it.
     let Walk {
-        graph,
-        valid,
-        queue,
-        done,
-        waiting_on,
-        results,
-        requested,
-        build,
-        fetch,
-        unknown,
-        consumed,
+        paths,
+        ids,
+        nodes,
+        done_built,
         ..
     } = walk;
-    tokio::task::spawn_blocking(move || {
-        drop((
-            graph, valid, queue, done, waiting_on, results, requested, build, fetch, unknown,
-            consumed,
-        ));
-    });
+    tokio::task::spawn_blocking(move || drop((paths, ids, nodes, done_built)));
     Ok(answer)
 }
 
+/// A store path's index in the walk's tables: the walk hashes and clones each
+/// path once, when it first meets it, and works with these from then on.
+type Id = u32;
+
+/// An output selection's index in [`Walk::sets`]; [`ALL`] is every output.
+type SetId = u32;
+
+/// `^*` (and a bare `.drv`): every output.
+const ALL: SetId = 0;
+
+/// No index (a derivation not built).
+const NONE: u32 = u32::MAX;
+
+/// One request of the walk, as Nix's `DerivedPath`, in ids. Two requests are
+/// the same exactly when Nix spells them the same (`drv!out` and `drv!dev`
+/// are two), since an output selection's id stands for its sorted names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Req {
+    Built(Id, SetId),
+    Opaque(Id),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Validity {
+    /// Not asked yet (a path met only in a narinfo's `References`).
+    #[default]
+    Unchecked,
+    Invalid,
+    Valid,
+}
+
+/// What the walk knows of one store path.
+#[derive(Default)]
+struct Node {
+    validity: Validity,
+    /// The derivation, when the path is one of the closure's `.drv` files.
+    drv: Option<Arc<DrvInfo>>,
+    /// The ids of the derivation's outputs, beside `drv.outputs` (`None`:
+    /// known only after building).
+    outs: Box<[Option<Id>]>,
+    /// The lookup's result, once it is in.
+    lookup: Option<Arc<PathLookup>>,
+    /// Waiters (indices into [`Walk::waiters`]) for the lookup.
+    waiters: Vec<u32>,
+    /// The lookup went out (or was answered from memory).
+    requested: bool,
+    /// `Opaque(path)` was handled.
+    opaque_done: bool,
+    /// Somebody used the lookup's result (its failures are reported).
+    consumed: bool,
+    /// Listed in `unknown`.
+    unknown: bool,
+    /// Position in `build`, or [`NONE`].
+    build_index: u32,
+}
+
+type LookupFuture<'a> = Pin<Box<dyn Future<Output = (Id, PathLookup)> + 'a>>;
+
+enum Waiter {
+    /// A derivation whose invalid wanted outputs are being looked up.
+    Outputs {
+        drv: Id,
+        outputs: Vec<Id>,
+        remaining: usize,
+        decided: bool,
+    },
+    /// An opaque path being looked up.
+    Opaque(Id),
+}
+
+struct Walk<'s> {
+    store: &'s LocalStore,
+    opts: Options,
+    progress: &'s Progress,
+
+    /// Every path met, by id.
+    paths: Vec<StorePath>,
+    ids: HashMap<StorePath, Id>,
+    nodes: Vec<Node>,
+    /// Output selections by id; `sets[ALL]` is every output.
+    sets: Vec<Outputs>,
+    set_ids: HashMap<Vec<String>, SetId>,
+    /// The roots whose `.drv` was read.
+    closure_roots: Vec<StorePath>,
+
+    queue: VecDeque<Req>,
+    /// The roots, until the speculative queue is built from them.
+    speculate_from: Option<Vec<Req>>,
+    done_built: HashSet<(Id, SetId)>,
+    deferred: Vec<Id>,
+
+    waiters: Vec<Waiter>,
+    /// Paths somebody waits for whose lookup is not in.
+    waiting: usize,
+    /// Lookups made (sent, or answered from memory).
+    requested: usize,
+    demand: VecDeque<Id>,
+    speculative: VecDeque<Id>,
+
+    build: Vec<Id>,
+    fetch: Vec<Id>,
+    unknown: Vec<Id>,
+
+    stats: WalkStats,
+}
+
 impl<'s> Walk<'s> {
+    /// The tables of a walk over `graph`: an id for every derivation (valid,
+    /// see [`query_missing`]) and every output in `outputs` (invalid until
+    /// [`Walk::set_validity`] says otherwise).
+    fn new(
+        store: &'s LocalStore,
+        graph: DrvGraph,
+        outputs: &[StorePath],
+        opts: Options,
+        progress: &'s Progress,
+    ) -> Self {
+        let n = graph.drvs.len() + outputs.len();
+        let mut walk = Self {
+            store,
+            opts,
+            progress,
+            paths: Vec::with_capacity(n),
+            ids: HashMap::with_capacity_and_hasher(n, Default::default()),
+            nodes: Vec::with_capacity(n),
+            sets: vec![Outputs::All],
+            set_ids: HashMap::default(),
+            closure_roots: graph.roots,
+            queue: VecDeque::new(),
+            speculate_from: None,
+            done_built: HashSet::with_capacity_and_hasher(graph.drvs.len(), Default::default()),
+            deferred: Vec::new(),
+            waiters: Vec::new(),
+            waiting: 0,
+            requested: 0,
+            demand: VecDeque::new(),
+            speculative: VecDeque::new(),
+            build: Vec::new(),
+            fetch: Vec::new(),
+            unknown: Vec::new(),
+            stats: WalkStats::default(),
+        };
+        // Derivations first: a path that is both (never in practice) stays
+        // valid, as the derivation's validity is known.
+        for (path, info) in graph.drvs {
+            let id = walk.intern_owned(path);
+            let node = walk.node_mut(id);
+            node.drv = Some(info);
+            node.validity = Validity::Valid;
+        }
+        for path in outputs {
+            let id = walk.intern(path);
+            let node = walk.node_mut(id);
+            if node.drv.is_none() {
+                node.validity = Validity::Invalid;
+            }
+        }
+        for id in 0..walk.nodes.len() {
+            let Some(info) = walk.nodes[id].drv.clone() else {
+                continue;
+            };
+            walk.nodes[id].outs = info
+                .outputs
+                .iter()
+                .map(|(_, path)| path.as_ref().and_then(|p| walk.ids.get(p).copied()))
+                .collect();
+        }
+        walk
+    }
+
+    /// Record the validity query's answer: the valid outputs, and each root
+    /// as checked.
+    fn set_validity(
+        &mut self,
+        valid_outputs: &std::collections::HashSet<StorePath>,
+        roots: &[StorePath],
+        valid_roots: &std::collections::HashSet<StorePath>,
+    ) {
+        for path in valid_outputs {
+            if let Some(&id) = self.ids.get(path) {
+                self.node_mut(id).validity = Validity::Valid;
+            }
+        }
+        for path in roots {
+            let id = self.intern(path);
+            self.node_mut(id).validity = if valid_roots.contains(path) {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            };
+        }
+    }
+
+    fn intern(&mut self, path: &StorePath) -> Id {
+        match self.ids.get(path) {
+            Some(&id) => id,
+            None => self.intern_owned(path.clone()),
+        }
+    }
+
+    fn intern_owned(&mut self, path: StorePath) -> Id {
+        if let Some(&id) = self.ids.get(&path) {
+            return id;
+        }
+        let id = Id::try_from(self.paths.len()).unwrap_or(NONE - 1);
+        self.ids.insert(path.clone(), id);
+        self.paths.push(path);
+        self.nodes.push(Node {
+            build_index: NONE,
+            ..Node::default()
+        });
+        id
+    }
+
+    /// The id of an output selection, by its sorted names.
+    fn intern_names(&mut self, names: &[String]) -> SetId {
+        if let Some(&id) = self.set_ids.get(names) {
+            return id;
+        }
+        let id = SetId::try_from(self.sets.len()).unwrap_or(NONE - 1);
+        self.sets
+            .push(Outputs::Names(names.iter().cloned().collect()));
+        self.set_ids.insert(names.to_vec(), id);
+        id
+    }
+
+    fn intern_request(&mut self, request: &Request) -> Req {
+        match request {
+            Request::Built { drv, outputs } => {
+                let drv = self.intern(drv);
+                let set = match outputs {
+                    Outputs::All => ALL,
+                    Outputs::Names(names) => {
+                        let names: Vec<String> = names.iter().cloned().collect();
+                        self.intern_names(&names)
+                    }
+                };
+                Req::Built(drv, set)
+            }
+            Request::Opaque(path) => Req::Opaque(self.intern(path)),
+        }
+    }
+
+    fn node(&self, id: Id) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    fn node_mut(&mut self, id: Id) -> &mut Node {
+        &mut self.nodes[id as usize]
+    }
+
+    fn path(&self, id: Id) -> &StorePath {
+        &self.paths[id as usize]
+    }
+
+    fn is_valid(&self, id: Id) -> bool {
+        self.node(id).validity == Validity::Valid
+    }
+
     /// Queue, in breadth-first order, the invalid outputs a build request
     /// may ask for: those a root or a derivation of the closure wants (an
     /// input derivation is requested with the outputs its user names, so a
@@ -403,50 +629,85 @@ impl<'s> Walk<'s> {
     /// and looking it up ahead of the walk was about one in fifteen of a
     /// cold run's lookups). A path only a narinfo's `References` lead to is looked up
     /// when the walk demands it.
-    fn queue_speculative(&mut self, roots: &[Request]) {
-        let mut wanted: HashSet<&StorePath> = HashSet::default();
-        let mut want = |drv: &StorePath, outputs: &dyn Fn(&str) -> bool| {
-            if let Some(info) = self.graph.drvs.get(drv) {
-                for (name, path) in &info.outputs {
-                    if let Some(path) = path
+    fn queue_speculative(&mut self, roots: &[Req]) {
+        let mut wanted = vec![false; self.nodes.len()];
+        let mut want = |node: &Node, outputs: &dyn Fn(&str) -> bool| {
+            if let Some(info) = &node.drv {
+                for ((name, _), out) in info.outputs.iter().zip(node.outs.iter()) {
+                    if let Some(out) = out
                         && outputs(name)
                     {
-                        wanted.insert(path);
+                        wanted[*out as usize] = true;
                     }
                 }
             }
         };
         for request in roots {
-            if let Request::Built { drv, outputs } = request {
-                want(drv, &|name| outputs.wants(name));
+            if let Req::Built(drv, set) = *request {
+                let outputs = &self.sets[set as usize];
+                want(self.node(drv), &|name| outputs.wants(name));
             }
         }
-        for info in self.graph.drvs.values() {
+        for node in &self.nodes {
+            let Some(info) = &node.drv else {
+                continue;
+            };
             for (input, names) in &info.input_drvs {
-                want(input, &|name| names.iter().any(|n| n == name));
+                if let Some(&input) = self.ids.get(input) {
+                    want(self.node(input), &|name| names.iter().any(|n| n == name));
+                }
             }
         }
-        let mut queued = HashSet::default();
-        for drv in &self.graph.order {
-            let Some(info) = self.graph.drvs.get(drv) else {
+        let mut queued = vec![false; self.nodes.len()];
+        let mut speculative = VecDeque::new();
+        for id in self.breadth_first() {
+            let node = self.node(id);
+            let Some(info) = &node.drv else {
                 continue;
             };
             if !info.substitutes_allowed(self.opts.always_allow_substitutes) {
                 continue;
             }
-            for out in info.output_paths() {
-                if wanted.contains(out) && !self.is_valid(out) && queued.insert(out) {
-                    self.speculative.push_back(out.clone());
+            for &out in node.outs.iter().flatten() {
+                let o = out as usize;
+                if wanted[o] && !self.is_valid(out) && !queued[o] {
+                    queued[o] = true;
+                    speculative.push_back(out);
                 }
             }
         }
+        self.speculative = speculative;
         self.progress
             .lookups_queued
             .fetch_add(self.speculative.len() as u64, Ordering::Relaxed);
     }
 
-    fn is_valid(&self, path: &StorePath) -> bool {
-        self.valid.get(path).copied().unwrap_or(false)
+    /// The closure's derivations breadth-first from the roots, each input in
+    /// the order its dependant lists it: the order lookups are worth making in.
+    fn breadth_first(&self) -> Vec<Id> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut order: Vec<Id> = Vec::with_capacity(self.nodes.len());
+        for root in &self.closure_roots {
+            if let Some(&id) = self.ids.get(root)
+                && !std::mem::replace(&mut seen[id as usize], true)
+            {
+                order.push(id);
+            }
+        }
+        let mut next = 0;
+        while let Some(&id) = order.get(next) {
+            next += 1;
+            if let Some(info) = &self.node(id).drv {
+                for input in info.input_paths() {
+                    if let Some(&input) = self.ids.get(input)
+                        && !std::mem::replace(&mut seen[input as usize], true)
+                    {
+                        order.push(input);
+                    }
+                }
+            }
+        }
+        order
     }
 
     /// Whether lookups are queued that the window has no room for yet.
@@ -473,34 +734,35 @@ impl<'s> Walk<'s> {
                 // network anyway: a walk that answers everything from memory
                 // (a warm run) never waits, and needs none of them.
                 let next = match self.demand.pop_front() {
-                    Some(path) => Some((path, false)),
-                    None if !self.waiting_on.is_empty() => {
+                    Some(id) => Some((id, false)),
+                    None if self.waiting > 0 => {
                         // The queue is built the first time the walk waits: a
                         // warm run never does, and building it was a tenth of
                         // such a run's work on its own thread.
                         if let Some(roots) = self.speculate_from.take() {
                             self.queue_speculative(&roots);
                         }
-                        self.speculative.pop_front().map(|path| (path, true))
+                        self.speculative.pop_front().map(|id| (id, true))
                     }
                     None => None,
                 };
-                let Some((path, speculative)) = next else {
+                let Some((id, speculative)) = next else {
                     break;
                 };
-                if self.requested.contains(&path) {
+                if self.node(id).requested {
                     continue;
                 }
-                if speculative && lookups.at_hand(&path) {
+                if speculative && lookups.at_hand(self.path(id)) {
                     // Answered at once if the walk ever asks; asking now
                     // would only do work the walk may not need.
                     self.progress.lookups_queued.fetch_sub(1, Ordering::Relaxed);
                     continue;
                 }
-                self.requested.insert(path.clone());
-                if let Some(result) = lookups.lookup_now(&path) {
+                self.node_mut(id).requested = true;
+                self.requested += 1;
+                if let Some(result) = lookups.lookup_now(self.path(id)) {
                     self.progress.lookups_done.fetch_add(1, Ordering::Relaxed);
-                    self.deliver(path, Arc::new(result));
+                    self.deliver(id, Arc::new(result));
                     if !self.queue.is_empty() {
                         // New requests first: they may demand lookups that
                         // must go ahead of the speculative ones.
@@ -509,19 +771,17 @@ impl<'s> Walk<'s> {
                     continue;
                 }
                 tracing::trace!(
-                    path = %self.store.render(&path),
+                    path = %self.store.render(self.path(id)),
                     speculative,
                     "lookup goes out"
                 );
-                inflight.push(Box::pin(async move {
-                    let result = lookups.lookup(path.clone()).await;
-                    (path, result)
-                }));
+                let path = self.path(id).clone();
+                inflight.push(Box::pin(async move { (id, lookups.lookup(path).await) }));
             }
             if !self.queue.is_empty() {
                 continue;
             }
-            if self.waiting_on.is_empty() {
+            if self.waiting == 0 {
                 // Every question the walk asked is answered; lookups still in
                 // flight were speculative and are dropped (cancelled) here.
                 break;
@@ -530,7 +790,7 @@ impl<'s> Walk<'s> {
             let next = inflight.next().await;
             self.stats
                 .record(waited, inflight.len() + 1, jobs, self.has_queued());
-            let Some((path, result)) = next else {
+            let Some((id, result)) = next else {
                 // Nothing in flight, yet somebody waits: cannot happen, since a
                 // waited-for path is always queued as demanded. Fail loudly.
                 return Err(MissingError::Store(StoreError::NixOutput {
@@ -539,48 +799,64 @@ impl<'s> Walk<'s> {
                 }));
             };
             self.progress.lookups_done.fetch_add(1, Ordering::Relaxed);
-            self.deliver(path, Arc::new(result));
+            self.deliver(id, Arc::new(result));
         }
         Ok(())
     }
 
-    fn handle(&mut self, req: Request) {
-        if !self.done.insert(req.clone()) {
-            return;
-        }
+    fn handle(&mut self, req: Req) {
         match req {
-            Request::Built { drv, outputs } => self.handle_built(drv, &outputs),
-            Request::Opaque(path) => {
-                if self.valid.contains_key(&path) {
-                    self.handle_opaque(path);
+            Req::Built(drv, set) => {
+                if self.done_built.insert((drv, set)) {
+                    self.handle_built(drv, set);
+                }
+            }
+            Req::Opaque(id) => {
+                let node = self.node_mut(id);
+                if node.opaque_done {
+                    return;
+                }
+                node.opaque_done = true;
+                if node.validity == Validity::Unchecked {
+                    self.deferred.push(id);
                 } else {
-                    self.deferred.push(path);
+                    self.handle_opaque(id);
                 }
             }
         }
     }
 
-    fn handle_built(&mut self, drv: StorePath, outputs: &Outputs) {
-        if !self.is_valid(&drv) {
-            self.unknown.insert(drv);
+    fn mark_unknown(&mut self, id: Id) {
+        let node = self.node_mut(id);
+        if !node.unknown {
+            node.unknown = true;
+            self.unknown.push(id);
+        }
+    }
+
+    fn handle_built(&mut self, drv: Id, set: SetId) {
+        if !self.is_valid(drv) {
+            self.mark_unknown(drv);
             return;
         }
-        let Some(info) = self.graph.drvs.get(&drv).cloned() else {
+        let node = self.node(drv);
+        let Some(info) = node.drv.clone() else {
             // A valid .drv that is not in the graph: only possible for an
             // input of an unregistered root, which we never read. Nix would
             // read it; treat it as Nix treats an unreadable derivation.
-            self.unknown.insert(drv);
+            self.mark_unknown(drv);
             return;
         };
-        let known = info.outputs.iter().all(|(_, path)| path.is_some());
-        let mut invalid: Vec<StorePath> = Vec::new();
-        for (name, path) in &info.outputs {
-            if let Some(path) = path
-                && outputs.wants(name)
-                && !self.is_valid(path)
-                && !invalid.contains(path)
+        let wanted = &self.sets[set as usize];
+        let known = node.outs.iter().all(Option::is_some);
+        let mut invalid: Vec<Id> = Vec::new();
+        for ((name, _), out) in info.outputs.iter().zip(node.outs.iter()) {
+            if let Some(out) = *out
+                && wanted.wants(name)
+                && !self.is_valid(out)
+                && !invalid.contains(&out)
             {
-                invalid.push(path.clone());
+                invalid.push(out);
             }
         }
         if known && invalid.is_empty() {
@@ -590,7 +866,7 @@ impl<'s> Walk<'s> {
             && self.opts.use_substitutes
             && info.substitutes_allowed(self.opts.always_allow_substitutes)
         {
-            let id = self.waiters.len();
+            let waiter = self.waiters.len() as u32;
             self.waiters.push(Waiter::Outputs {
                 drv,
                 outputs: invalid.clone(),
@@ -598,71 +874,79 @@ impl<'s> Walk<'s> {
                 decided: false,
             });
             for out in invalid {
-                self.wait_for(out, id);
+                self.wait_for(out, waiter);
             }
         } else {
-            self.must_build(drv, &info);
+            self.must_build(drv);
         }
     }
 
-    fn handle_opaque(&mut self, path: StorePath) {
-        if self.is_valid(&path) {
+    fn handle_opaque(&mut self, id: Id) {
+        if self.is_valid(id) {
             return;
         }
         if !self.opts.use_substitutes {
-            self.unknown.insert(path);
+            self.mark_unknown(id);
             return;
         }
-        let id = self.waiters.len();
-        self.waiters.push(Waiter::Opaque(path.clone()));
-        self.wait_for(path, id);
+        let waiter = self.waiters.len() as u32;
+        self.waiters.push(Waiter::Opaque(id));
+        self.wait_for(id, waiter);
     }
 
     fn check_deferred(&mut self) -> Result<(), MissingError> {
-        let mut paths = std::mem::take(&mut self.deferred);
-        paths.sort();
-        paths.dedup();
-        let unchecked: Vec<StorePath> = paths
+        let mut ids = std::mem::take(&mut self.deferred);
+        ids.sort_unstable();
+        ids.dedup();
+        let unchecked: Vec<Id> = ids
             .iter()
-            .filter(|p| !self.valid.contains_key(*p))
-            .cloned()
+            .copied()
+            .filter(|&id| self.node(id).validity == Validity::Unchecked)
             .collect();
-        let valid = self.store.valid_paths(&unchecked)?;
-        for p in unchecked {
-            let ok = valid.contains(&p);
-            self.valid.insert(p, ok);
+        let paths: Vec<StorePath> = unchecked.iter().map(|&id| self.path(id).clone()).collect();
+        let valid = self.store.valid_paths(&paths)?;
+        for (id, path) in unchecked.into_iter().zip(&paths) {
+            self.node_mut(id).validity = if valid.contains(path) {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            };
         }
-        for p in paths {
-            self.handle_opaque(p);
+        for id in ids {
+            self.handle_opaque(id);
         }
         Ok(())
     }
 
-    fn wait_for(&mut self, path: StorePath, waiter: usize) {
-        if let Some(result) = self.results.get(&path).cloned() {
-            self.resolve(waiter, &path, result);
+    fn wait_for(&mut self, id: Id, waiter: u32) {
+        if let Some(result) = self.node(id).lookup.clone() {
+            self.resolve(waiter, id, &result);
             return;
         }
-        let list = self.waiting_on.entry(path.clone()).or_default();
-        list.push(waiter);
-        if list.len() == 1 {
+        let node = self.node_mut(id);
+        node.waiters.push(waiter);
+        if node.waiters.len() == 1 {
+            self.waiting += 1;
             self.progress.lookups_queued.fetch_add(1, Ordering::Relaxed);
-            self.demand.push_back(path);
+            self.demand.push_back(id);
         }
     }
 
-    fn deliver(&mut self, path: StorePath, result: Arc<PathLookup>) {
-        self.results.insert(path.clone(), result.clone());
-        if let Some(waiters) = self.waiting_on.remove(&path) {
+    fn deliver(&mut self, id: Id, result: Arc<PathLookup>) {
+        let node = self.node_mut(id);
+        node.lookup = Some(result.clone());
+        let waiters = std::mem::take(&mut node.waiters);
+        if !waiters.is_empty() {
+            self.waiting -= 1;
             for w in waiters {
-                self.resolve(w, &path, result.clone());
+                self.resolve(w, id, &result);
             }
         }
     }
 
-    fn resolve(&mut self, waiter: usize, path: &StorePath, result: Arc<PathLookup>) {
-        self.consumed.insert(path.clone());
-        let Some(w) = self.waiters.get_mut(waiter) else {
+    fn resolve(&mut self, waiter: u32, id: Id, result: &Arc<PathLookup>) {
+        self.node_mut(id).consumed = true;
+        let Some(w) = self.waiters.get_mut(waiter as usize) else {
             return;
         };
         match w {
@@ -677,78 +961,111 @@ impl<'s> Walk<'s> {
                 }
                 if result.hit.is_none() {
                     *decided = true;
-                    let drv = drv.clone();
-                    if let Some(info) = self.graph.drvs.get(&drv).cloned() {
-                        self.must_build(drv, &info);
-                    }
+                    let drv = *drv;
+                    self.must_build(drv);
                     return;
                 }
                 *remaining -= 1;
                 if *remaining == 0 {
                     *decided = true;
-                    let outs = outputs.clone();
-                    self.queue.extend(outs.into_iter().map(Request::Opaque));
+                    let outs = std::mem::take(outputs);
+                    self.queue.extend(outs.into_iter().map(Req::Opaque));
                 }
             }
             Waiter::Opaque(p) => {
-                let p = p.clone();
+                let p = *p;
                 match &result.hit {
-                    None => {
-                        self.unknown.insert(p);
-                    }
+                    None => self.mark_unknown(p),
                     Some(hit) => {
                         self.progress.fetches.fetch_add(1, Ordering::Relaxed);
-                        self.queue
-                            .extend(hit.references.iter().cloned().map(Request::Opaque));
-                        self.fetch.insert(p, result);
+                        for reference in &hit.references {
+                            let r = self.intern(reference);
+                            self.queue.push_back(Req::Opaque(r));
+                        }
+                        self.fetch.push(p);
                     }
                 }
             }
         }
     }
 
-    fn must_build(&mut self, drv: StorePath, info: &DrvInfo) {
-        if self.build.insert(drv) {
-            self.progress.builds.fetch_add(1, Ordering::Relaxed);
+    /// The derivation will be built: so are the outputs of its inputs it
+    /// uses requested (Nix requests them again on every call; the second
+    /// time is a no-op, since each spelling is handled once).
+    fn must_build(&mut self, drv: Id) {
+        if self.node(drv).build_index != NONE {
+            return;
         }
-        for (input, outs) in &info.input_drvs {
-            self.queue.push_back(Request::Built {
-                drv: input.clone(),
-                outputs: Outputs::Names(outs.iter().cloned().collect()),
-            });
+        let Some(info) = self.node(drv).drv.clone() else {
+            return;
+        };
+        self.node_mut(drv).build_index = self.build.len() as u32;
+        self.build.push(drv);
+        self.progress.builds.fetch_add(1, Ordering::Relaxed);
+        for (input, names) in &info.input_drvs {
+            let input = self.intern(input);
+            let set = self.intern_names(names);
+            self.queue.push_back(Req::Built(input, set));
         }
     }
 
     fn answer(&self) -> Missing {
-        let render = |p: &StorePath| self.store.render(p);
-        let mut missing = Missing::default();
-        // Each built derivation rendered once; its map also answers "is this
-        // input built too?" for the edges.
-        let rendered: HashMap<&StorePath, String> =
-            self.build.iter().map(|drv| (drv, render(drv))).collect();
-        for drv in &self.build {
-            let build_info = match self.graph.drvs.get(drv) {
+        // The derivations built are most of the answer's work: they are
+        // rendered on a thread of their own beside the rest.
+        std::thread::scope(|scope| {
+            let builds = scope.spawn(|| self.answer_builds());
+            let mut missing = self.answer_rest();
+            missing.build = match builds.join() {
+                Ok(build) => build,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            missing
+        })
+    }
+
+    /// The derivations that will be built, by rendered path.
+    fn answer_builds(&self) -> BTreeMap<String, BuildInfo> {
+        // Each built derivation rendered once; `build_index` also answers
+        // "is this input built too?" for the edges.
+        let rendered: Vec<String> = self
+            .build
+            .iter()
+            .map(|&drv| self.store.render(self.path(drv)))
+            .collect();
+        let mut builds: Vec<(String, BuildInfo)> = Vec::with_capacity(self.build.len());
+        for (drv, key) in self.build.iter().zip(&rendered) {
+            let build_info = match &self.node(*drv).drv {
                 Some(info) => BuildInfo {
                     name: info.name.clone(),
                     system: info.system.clone(),
                     input_drvs: info
                         .input_paths()
-                        .filter_map(|i| rendered.get(i).cloned())
+                        .filter_map(|i| {
+                            let index = self.node(*self.ids.get(i)?).build_index;
+                            rendered.get(index as usize).cloned()
+                        })
                         .collect(),
                     required_features: info.required_features.clone(),
                     prefer_local_build: info.prefer_local_build,
                 },
                 None => BuildInfo::default(),
             };
-            let key = rendered.get(drv).cloned().unwrap_or_else(|| render(drv));
-            missing.build.insert(key, build_info);
+            builds.push((key.clone(), build_info));
         }
-        for (path, lookup) in &self.fetch {
-            if let Some(hit) = &lookup.hit {
+        builds.into_iter().collect()
+    }
+
+    /// Everything but the builds: fetched paths and sizes, unknown paths, and
+    /// the failures and refusals of the lookups the answer used.
+    fn answer_rest(&self) -> Missing {
+        let render = |id: Id| self.store.render(self.path(id));
+        let mut missing = Missing::default();
+        for &id in &self.fetch {
+            if let Some(hit) = self.node(id).lookup.as_ref().and_then(|l| l.hit.as_ref()) {
                 missing.download_bytes += hit.file_size;
                 missing.nar_bytes += hit.nar_size;
                 missing.fetch.insert(
-                    render(path),
+                    render(id),
                     FetchInfo {
                         substituter: hit.substituter.clone(),
                         file_size: hit.file_size,
@@ -757,11 +1074,13 @@ impl<'s> Walk<'s> {
                 );
             }
         }
-        missing.unknown = self.unknown.iter().map(render).collect();
+        missing.unknown = self.unknown.iter().map(|&id| render(id)).collect();
         let mut errors = BTreeSet::new();
         let mut rejected = BTreeSet::new();
-        for path in &self.consumed {
-            if let Some(result) = self.results.get(path) {
+        for node in &self.nodes {
+            if node.consumed
+                && let Some(result) = &node.lookup
+            {
                 errors.extend(result.errors.iter().cloned());
                 rejected.extend(result.rejected.iter().cloned());
             }

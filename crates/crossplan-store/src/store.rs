@@ -81,10 +81,19 @@ struct NixDb {
 pub struct DrvGraph {
     /// Every derivation that could be read.
     pub drvs: FxHashMap<StorePath, Arc<DrvInfo>>,
-    /// Breadth-first order from the roots (the order lookups are worth making in).
-    pub order: Vec<StorePath>,
+    /// The roots whose `.drv` was read, in the order given (duplicates removed).
+    pub roots: Vec<StorePath>,
     /// Roots whose `.drv` file does not exist in the store.
     pub missing: Vec<StorePath>,
+}
+
+impl DrvGraph {
+    /// The derivations in breadth-first order from the roots, each input in
+    /// the order its dependant lists it: the order lookups are worth making
+    /// in. Computed on demand (a warm `status` never needs it).
+    pub fn order(&self) -> Vec<StorePath> {
+        breadth_first(&self.roots, &self.drvs)
+    }
 }
 
 impl LocalStore {
@@ -195,7 +204,7 @@ impl LocalStore {
                         "read the closure from {}",
                         cache.file_for(&self.dir, &key).display()
                     );
-                    graph.order = breadth_first(&start, &drvs);
+                    graph.roots = start;
                     graph.drvs = drvs;
                     return Ok(graph);
                 }
@@ -233,7 +242,7 @@ impl LocalStore {
             });
         }
         graph.drvs = state.done.into_iter().collect();
-        graph.order = breadth_first(&start, &graph.drvs);
+        graph.roots = start;
         if let Some(cache) = &self.closures
             && !key.is_empty()
         {
@@ -327,7 +336,11 @@ impl LocalStore {
         conn: &rusqlite::Connection,
         paths: &[StorePath],
     ) -> Result<HashSet<StorePath>, rusqlite::Error> {
-        let rendered: Vec<String> = paths.iter().map(|p| self.render(p)).collect();
+        let mut rendered: Vec<String> = paths.iter().map(|p| self.render(p)).collect();
+        // In the index's order: each chunk then reads neighbouring pages of the
+        // index (on a 600,000-path store, 25,000 paths in random order took
+        // twice as long).
+        rendered.sort_unstable();
         let mut found: FxHashSet<String> = FxHashSet::default();
         let tx = conn.unchecked_transaction()?;
         {
@@ -352,11 +365,11 @@ impl LocalStore {
             }
         }
         tx.finish()?;
-        Ok(paths
+        // Each row found is one of the rendered paths, so it parses back to
+        // the path asked about.
+        Ok(found
             .iter()
-            .zip(&rendered)
-            .filter(|(_, r)| found.contains(*r))
-            .map(|(p, _)| p.clone())
+            .filter_map(|row| self.parse_path(row).ok())
             .collect())
     }
 
@@ -567,7 +580,7 @@ mod tests {
             .store
             .load_closure(&[d1.clone(), gone.clone()])
             .unwrap();
-        assert_eq!(graph.order, [d1, d2, d3, d4]);
+        assert_eq!(graph.order(), [d1, d2, d3, d4]);
         assert_eq!(graph.drvs.len(), 4);
         assert_eq!(graph.missing, [gone]);
     }

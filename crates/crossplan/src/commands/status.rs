@@ -41,7 +41,7 @@ pub struct CacheJson {
 
 pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let engine = Engine::open(&args.cache).await?;
+    let engine = Engine::open_for(&args.cache, &args.roots).await?;
     tracing::info!(
         rss_mib = crossplan_store::rss_mib(),
         elapsed_ms = started.elapsed().as_millis() as u64,
