@@ -567,6 +567,8 @@ impl<'s> Walk<'s> {
         if let Some(&id) = self.ids.get(&path) {
             return id;
         }
+        // 4 billion paths would need hundreds of GiB of tables before this
+        // saturated; the walk's memory runs out long before.
         let id = Id::try_from(self.paths.len()).unwrap_or(NONE - 1);
         self.ids.insert(path.clone(), id);
         self.paths.push(path);
@@ -1012,12 +1014,19 @@ impl<'s> Walk<'s> {
     fn answer(&self) -> Missing {
         // The derivations built are most of the answer's work: they are
         // rendered on a thread of their own beside the rest.
+        // (If no thread can be started, e.g. at a process limit, the builds
+        // are rendered here after the rest.)
         std::thread::scope(|scope| {
-            let builds = scope.spawn(|| self.answer_builds());
+            let builds = std::thread::Builder::new()
+                .name("answer".into())
+                .spawn_scoped(scope, || self.answer_builds());
             let mut missing = self.answer_rest();
-            missing.build = match builds.join() {
-                Ok(build) => build,
-                Err(panic) => std::panic::resume_unwind(panic),
+            missing.build = match builds {
+                Ok(handle) => match handle.join() {
+                    Ok(build) => build,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                },
+                Err(_) => self.answer_builds(),
             };
             missing
         })

@@ -8,10 +8,13 @@
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 
 use crossplan_cache::StorePath;
 use crossplan_missing::cache::CacheLookups;
-use crossplan_missing::{Lookups, Options, PathLookup, Progress, query_missing};
+use crossplan_missing::{
+    Lookups, Options, PathLookup, Progress, RootClosure, query_missing, query_missing_in,
+};
 use crossplan_store::request::{Request, resolve_roots};
 use crossplan_store::store::LocalStore;
 use crossplan_testkit::fixture::{Fixture, FixtureSpec, fresh_salt};
@@ -112,6 +115,36 @@ async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
             "seed {seed}: the answer depends on speculation"
         );
         let missing = &answers[0];
+
+        // The closure read ahead (as `status` does while Nix's settings load)
+        // gives the same answer, and the progress counters agree with it.
+        let (substituters, _, _) = support::open_good_caches(&fx, &store).await;
+        let closure = RootClosure::load(&store, &roots).expect("closure");
+        let progress = Progress::default();
+        let early = query_missing_in(
+            &store,
+            &roots,
+            closure,
+            &CacheLookups(&substituters),
+            &Options::default(),
+            &progress,
+        )
+        .await
+        .expect("walk");
+        assert_eq!(
+            &early, missing,
+            "seed {seed}: the closure read ahead changes the answer"
+        );
+        assert_eq!(
+            progress.builds.load(Ordering::Relaxed),
+            missing.build.len() as u64,
+            "seed {seed}: builds counter"
+        );
+        assert_eq!(
+            progress.fetches.load(Ordering::Relaxed),
+            missing.fetch.len() as u64,
+            "seed {seed}: fetches counter"
+        );
 
         // What a build may ask for: the roots' wanted outputs and, for every
         // derivation of the closure, the outputs it names of its inputs.
