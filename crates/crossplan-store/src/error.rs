@@ -75,7 +75,7 @@ impl StoreError {
                 "a .nix file is not an installable: run `nix-instantiate {installable}` and pass the .drv it prints"
             )),
             Self::Eval { installable, .. } => Some(format!(
-                "check it with `nix eval {installable} --apply 'x: x.drvPath'`; an installable is a flake reference with an attribute, such as .#cup-riscv64"
+                "check it with `nix eval --apply 'x: x.drvPath' -- {installable}`; an installable is a flake reference with an attribute, such as .#cup-riscv64"
             )),
             Self::BadRoot { .. } => Some(
                 "pass a derivation path (/nix/store/…-x.drv, optionally ^out,dev), a store path, or a flake installable such as .#cup-riscv64"
@@ -84,9 +84,21 @@ impl StoreError {
             Self::MalformedDrv { .. } => Some(
                 "the store may be damaged: check it with `nix-store --verify --check-contents`".into(),
             ),
+            Self::BadSetting { origin, .. } if origin == "NIX_STORE_DIR" => Some(
+                "set NIX_STORE_DIR (or NIX_STORE) to an absolute directory, or unset it for Nix's default /nix/store"
+                    .into(),
+            ),
             Self::BadSetting { name, .. } => Some(format!(
                 "fix `{name}` in nix.conf (see `man nix.conf`), or leave it out for Nix's default"
             )),
+            Self::NixFailed { command, .. }
+                if command.starts_with("nix show-config") || command.starts_with("nix config show") =>
+            {
+                Some(
+                    "Nix could not report its settings: fix what its message names (nix.conf, NIX_CONFIG, NIX_STORE_DIR, …), or pass --nix-conf FILE to read a nix.conf instead"
+                        .into(),
+                )
+            }
             Self::ConfRead { .. } => Some(
                 "pass an existing nix.conf to --nix-conf, or leave the option out to use Nix's own settings".into(),
             ),

@@ -157,7 +157,15 @@ fn store_path_problem(rest: &str) -> Option<String> {
 pub fn instantiate(installable: &str, store: &LocalStore) -> Result<StorePath, StoreError> {
     let out = std::process::Command::new("nix")
         .args(["--extra-experimental-features", NIX_FEATURES])
-        .args(["eval", "--raw", installable, "--apply", "x: x.drvPath"])
+        // `--` first: an installable that starts with `-` is not an option.
+        .args([
+            "eval",
+            "--raw",
+            "--apply",
+            "x: x.drvPath",
+            "--",
+            installable,
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|source| StoreError::NixMissing {

@@ -121,15 +121,22 @@ impl NixSettings {
     /// old `nix show-config` is refused, so Nix 2.8 runs one process.
     pub fn load() -> Result<Self, StoreError> {
         let attempts: [&[&str]; 2] = [&["show-config", "--json"], &["config", "show", "--json"]];
-        let mut last_err = None;
+        let mut first_err: Option<StoreError> = None;
         for args in attempts {
             match run_nix("nix", args) {
                 Ok(stdout) => return Self::from_json(&stdout, &format!("nix {}", args.join(" "))),
                 Err(err @ StoreError::NixMissing { .. }) => return Err(err),
-                Err(err) => last_err = Some(err),
+                // The second spelling's error is the one to show only when
+                // the first was refused as a command (a Nix without it);
+                // otherwise Nix's own complaint (a bad nix.conf line, …) is
+                // the first error, and the second repeats or hides it.
+                Err(err) => match &first_err {
+                    Some(first) if !refused_command(first) => {}
+                    _ => first_err = Some(err),
+                },
             }
         }
-        Err(last_err.unwrap_or_else(|| StoreError::NixOutput {
+        Err(first_err.unwrap_or_else(|| StoreError::NixOutput {
             command: "nix show-config --json".into(),
             reason: "no output".into(),
         }))
@@ -491,11 +498,36 @@ pub fn default_system() -> String {
 
 /// The logical store directory: `NIX_STORE_DIR` as Nix itself reads it, else
 /// the compiled-in default. (Nix prints no setting for it.)
+///
+/// As Nix's `Settings` (libstore/globals.cc): `NIX_STORE_DIR`, else
+/// `NIX_STORE`, else `/nix/store`, made canonical the way `canonPath` does
+/// (`/nix//store/` is `/nix/store`). A relative value is returned as it is,
+/// for `LocalStore::new` to refuse with the variable's name.
 pub fn store_dir_from_env() -> String {
-    match std::env::var("NIX_STORE_DIR") {
-        Ok(dir) if !dir.is_empty() => dir.trim_end_matches('/').to_owned(),
-        _ => "/nix/store".into(),
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let dir = set("NIX_STORE_DIR")
+        .or_else(|| set("NIX_STORE"))
+        .unwrap_or_else(|| "/nix/store".into());
+    canon_path(&dir)
+}
+
+/// Nix's `canonPath` without following symlinks: repeated slashes, `.` and a
+/// trailing slash removed, `..` taken lexically. Relative paths are left alone.
+fn canon_path(path: &str) -> String {
+    if !path.starts_with('/') {
+        return path.to_owned();
     }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// Run a Nix command with our experimental features and return its stdout.
@@ -560,14 +592,77 @@ pub(crate) fn parallel_map<T: Sync, R: Send>(
 
 /// The last `n` non-empty lines of a command's stderr, joined for a one-line message.
 pub fn last_lines(text: &str, n: usize) -> String {
+    let text = strip_ansi(text);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(n);
     lines[start..].join(" | ")
 }
 
+/// `text` without terminal colour sequences (`ESC [ … letter`), which Nix
+/// writes into its error messages even when they are not for a terminal.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether Nix refused the command itself (`'show-config' is not a
+/// recognised command`), as opposed to failing while running it.
+fn refused_command(err: &StoreError) -> bool {
+    matches!(err, StoreError::NixFailed { stderr, .. } if stderr.contains("not a recognised command"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_dir_is_made_canonical_as_nix_does() {
+        for (given, canonical) in [
+            ("/nix/store", "/nix/store"),
+            ("/nix//store/", "/nix/store"),
+            ("/nix/./store", "/nix/store"),
+            ("/nix/x/../store", "/nix/store"),
+            ("/", "/"),
+            ("relative/store", "relative/store"),
+        ] {
+            assert_eq!(canon_path(given), canonical, "{given}");
+        }
+    }
+
+    #[test]
+    fn colour_sequences_are_taken_out_of_nix_s_messages() {
+        let text = "\u{1b}[31;1merror:\u{1b}[0m not an absolute path: 'x'\n\n";
+        assert_eq!(last_lines(text, 4), "error: not an absolute path: 'x'");
+    }
+
+    #[test]
+    fn only_a_refused_command_gives_way_to_the_other_spelling() {
+        let failed = |stderr: &str| StoreError::NixFailed {
+            command: "nix show-config --json".into(),
+            status: "exit status: 1".into(),
+            stderr: stderr.into(),
+        };
+        assert!(refused_command(&failed(
+            "error: 'show-config' is not a recognised command"
+        )));
+        assert!(!refused_command(&failed(
+            "error: illegal configuration line 'x' in 'NIX_CONFIG'"
+        )));
+    }
 
     #[test]
     fn parses_nix_2_8_show_config() {

@@ -138,7 +138,7 @@ impl EngineError {
                 if stderr.contains("does not provide attribute") || stderr.contains("missing attribute") {
                     "name a board configuration or target the flake has a hybrid spec for (legacyPackages.<system>.hybridSpecs; `nix eval .#legacyPackages.x86_64-linux.hybridSpecs --apply builtins.attrNames` lists them), or pass --flake".into()
                 } else {
-                    format!("the error above is Nix's: `nix eval {installable}` reproduces it (add --show-trace for where)")
+                    format!("the error above is Nix's: `nix eval -- {installable}` reproduces it (add --show-trace for where)")
                 }
             }
             Self::SpecJson { .. } => "a hybrid spec needs system, base, native, cross and hybrid (docs/hybrid.md, \"The hybrid spec\")".into(),

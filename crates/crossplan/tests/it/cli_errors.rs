@@ -328,3 +328,59 @@ fn installable_that_does_not_evaluate_oracle() {
         r.stderr
     );
 }
+
+/// A root that starts with `-` is an installable, never an option of the
+/// `nix eval` crossplan runs (it was: `-- --version` printed Nix's version as
+/// the root's "drvPath").
+#[test]
+fn root_starting_with_a_dash_is_not_an_option_of_nix_eval_oracle() {
+    if !support::require_nix() {
+        return;
+    }
+    let r = run(&[
+        "status",
+        "--substituters",
+        "",
+        "--trusted-public-keys",
+        "",
+        "--",
+        "--version",
+    ]);
+    assert_exit(&r, &[1]);
+    assert!(
+        error_line(&r).contains("installable '--version' does not evaluate"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("nix (Nix)"), "{}", r.stderr);
+}
+
+/// A Nix that cannot print its settings: its own complaint is shown (not that
+/// of the second spelling tried), without colour codes, with a hint.
+#[test]
+fn nix_settings_failure_shows_nix_s_reason_oracle() {
+    if !support::require_nix() {
+        return;
+    }
+    let xdg = tempfile::tempdir().expect("xdg");
+    let args = [
+        "status".to_owned(),
+        "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-x.drv".to_owned(),
+    ];
+    let out = support::output(&args, LIMIT, |cmd| {
+        cmd.env("NIX_CONFIG", "garbage line")
+            .env("XDG_CACHE_HOME", xdg.path());
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`nix show-config --json` failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("garbage line"), "{stderr}");
+    assert!(
+        stderr.contains("hint: Nix could not report its settings"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "colour codes: {stderr}");
+}
