@@ -18,10 +18,11 @@
 #                                             leaves it out)
 #   crossplan status --json ROOTS            (cold narinfo cache)
 #   crossplan status --json ROOTS            (warm: narinfo cache filled)
-# plus crossplan's peak RSS cold and warm (/usr/bin/time -v), and checks that
-# the answers agree (crossplan-drycompare, the oracle tests' own parser).
-# It prints one table: median [min-max] of each, RSS, the ratio to each Nix,
-# the goals of issue 12 and agreement.
+# plus crossplan's peak RSS and CPU time cold and warm (/usr/bin/time -v), the
+# cache servers' CPU time per cold run (/proc, since they share the machine's
+# cores with crossplan), and checks that the answers agree (crossplan-drycompare,
+# the oracle tests' own parser). It prints one table: median [min-max] of each,
+# RSS, CPU, the ratio to each Nix, the goals of issue 12 and agreement.
 #
 # SIZE=N adds a graph of N derivations (its own work dir, WORK_BIG), timed at
 # 20 ms only, beside the NODES graph in the same run: crossplan cold and warm,
@@ -196,12 +197,27 @@ time_cmd() {
   stats "$WORK/$name.times"
 }
 
-# peak_rss XDG -> peak RSS in KiB of one crossplan run with that cache directory
+# peak_rss XDG -> "peak RSS in KiB, CPU seconds (user + system)" of one crossplan run
+# with that cache directory
 peak_rss() {
   # shellcheck disable=SC2046 # one argument per root
   XDG_CACHE_HOME=$1 /usr/bin/time -v "$CROSSPLAN" status --json --substituters "$SUBS" \
     --trusted-public-keys "$KEYS" --require-sigs true $(cat "$ROOTS") > /dev/null 2> "$1.rss" || true
-  sed -n 's/.*Maximum resident set size (kbytes): //p' "$1.rss" | tail -1
+  local rss user sys
+  rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$1.rss" | tail -1)
+  user=$(sed -n 's/.*User time (seconds): //p' "$1.rss" | tail -1)
+  sys=$(sed -n 's/.*System time (seconds): //p' "$1.rss" | tail -1)
+  echo "$rss $(python3 -c "print(f'{$user + $sys:.2f}')")"
+}
+
+# servers_cpu -> CPU seconds (user + system) the running cache servers used so far
+servers_cpu() {
+  local total=0 p ticks
+  for p in "${pids[@]}"; do
+    ticks=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + ticks))
+  done
+  python3 -c "print($total / $(getconf CLK_TCK))"
 }
 
 results=$WORK/results.txt
@@ -210,7 +226,8 @@ results=$WORK/results.txt
 # bench_graph NODES DIR LATENCIES WITH_NIX WITH_SID NIX_RUNS: time one graph
 # and append a row per latency to $results, fields separated by '|':
 #   nodes, latency, Nix 2.8, Nix 2.34, cold, warm ("median min max" or "- - -"),
-#   cold RSS KiB, warm RSS KiB, agreement
+#   cold RSS KiB, warm RSS KiB, agreement, CPU seconds of one cold run (crossplan,
+#   the two cache servers; the servers' is the mean over the timed cold runs)
 bench_graph() {
   local nodes=$1 dir=$2 lats=$3 with_nix=$4 with_sid=$5 nix_runs=$6
   prepare_graph "$nodes" "$dir"
@@ -262,17 +279,19 @@ bench_graph() {
     fi
     echo "   answers agree: $agree" >&2
 
-    local cold_t warm_t rss_cold rss_warm
+    local cold_t warm_t rss_cold rss_warm cpu_cold cpu_warm srv_before srv_cpu
+    srv_before=$(servers_cpu)
     cold_t=$(time_cmd "cold-$tag" "$RUNS" "rm -rf $WORK/xdg-cp" "$cp_cmd")
+    srv_cpu=$(python3 -c "print(f'{($(servers_cpu) - $srv_before) / $RUNS:.2f}')")
     rm -rf "$WORK/xdg-warm"
     bash -c "$warm_cmd" > /dev/null 2>&1 || true
     warm_t=$(time_cmd "warm-$tag" "$RUNS" "true" "$warm_cmd")
     rm -rf "$WORK/xdg-cp"
-    rss_cold=$(peak_rss "$WORK/xdg-cp")
-    rss_warm=$(peak_rss "$WORK/xdg-warm")
+    read -r rss_cold cpu_cold <<< "$(peak_rss "$WORK/xdg-cp")"
+    read -r rss_warm cpu_warm <<< "$(peak_rss "$WORK/xdg-warm")"
     rm -rf "$WORK/xdg-cp" "$WORK/xdg-warm"
-    echo "$nodes|$lat|$nix_t|$nix234_t|$cold_t|$warm_t|$rss_cold|$rss_warm|$agree" >> "$results"
-    echo "   median min max (s): nix 2.8 $nix_t, nix 2.34 $nix234_t, crossplan cold $cold_t, warm $warm_t; RSS cold $rss_cold KiB, warm $rss_warm KiB" >&2
+    echo "$nodes|$lat|$nix_t|$nix234_t|$cold_t|$warm_t|$rss_cold|$rss_warm|$cpu_cold $srv_cpu|$agree" >> "$results"
+    echo "   median min max (s): nix 2.8 $nix_t, nix 2.34 $nix234_t, crossplan cold $cold_t, warm $warm_t; RSS cold $rss_cold KiB, warm $rss_warm KiB; CPU s of a cold run: crossplan $cpu_cold, servers $srv_cpu" >&2
     cleanup
   done
 }
@@ -294,7 +313,7 @@ import sys
 # <= 6 x the NODES graph's, RSS <= 600 MiB, agreeing with Nix.
 path, base, size, runs, nix_runs, machine = sys.argv[1:]
 base, size = int(base), int(size)
-rows = [l.rstrip("\n").split("|", 8) for l in open(path) if l.strip()]
+rows = [l.rstrip("\n").split("|", 9) for l in open(path) if l.strip()]
 if not rows:
     print("bench: nothing was measured (is LATENCIES empty?)", file=sys.stderr)
     sys.exit(1)
@@ -317,11 +336,13 @@ print(f"\ncrossplan status vs nix-store --realise --dry-run, cold narinfo caches
       f"median (min–max) of {runs} crossplan / {nix_runs} Nix runs"
       f"{f' (1 on the {size:,}-derivation graph)' if size else ''}; {machine}\n")
 print("| derivations | latency | Nix 2.8 | Nix 2.34 | crossplan cold | crossplan warm "
-      "| RSS MiB cold / warm | cold ÷ Nix 2.8 | cold ÷ Nix 2.34 | goals | agrees with Nix |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+      "| RSS MiB cold / warm | CPU s of a cold run: crossplan / cache servers "
+      "| cold ÷ Nix 2.8 | cold ÷ Nix 2.34 | goals | agrees with Nix |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 ok = True
 base_cold = {r[1]: tri(r[4])[0] for r in rows if int(r[0]) == base}
-for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, agree in rows:
+for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, agree in rows:
+    cpu = " / ".join(cpu.split())
     n28, n234, cold, warm = tri(n28), tri(n234), tri(cold), tri(warm)
     rss_c, rss_w = int(rss_c or 0) / 1024, int(rss_w or 0) / 1024
     agree = agree.strip()
@@ -356,7 +377,7 @@ for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, agree in rows:
     compared = not agree.startswith("(")
     ok &= met and (not compared or (agree.startswith("yes") and "NO" not in agree))
     print(f"| {int(nodes):,} | {lat} ms | {fmt(n28)} | {fmt(n234)} | {fmt(cold)} | {fmt(warm)} | "
-          f"{rss_c:.0f} / {rss_w:.0f} | {ratio(cold[0], n28 and n28[0])} | "
+          f"{rss_c:.0f} / {rss_w:.0f} | {cpu} | {ratio(cold[0], n28 and n28[0])} | "
           f"{ratio(cold[0], n234 and n234[0])} | {'; '.join(goals)} | {agree} |")
 print("\nall goals met" if ok else "\nSOME GOALS NOT MET")
 PY

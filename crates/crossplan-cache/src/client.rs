@@ -1,7 +1,7 @@
 //! [`Substituters`]: the set of binary caches and narinfo lookups against them.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +36,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 /// keeps a flaky run from turning a fetch into a spurious "will be built".
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
 
+/// Default for [`ClientConfig::streams_per_connection`]: the fewest concurrent streams an
+/// HTTP/2 server should allow (RFC 9113 §6.5.2 recommends no fewer than 100; nginx allows
+/// 128, hyper 200).
+pub const DEFAULT_STREAMS_PER_CONNECTION: usize = 100;
+
 /// How idle pooled connections are kept: longer than one run's gaps between lookups.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -50,6 +55,15 @@ pub struct ClientConfig {
     pub require_sigs: bool,
     /// Most HTTP requests in flight at once.
     pub jobs: usize,
+    /// Requests in flight one HTTP/2 connection is trusted to carry. Over HTTP/2 a pool
+    /// keeps one connection per host, and a server caps its concurrent streams (100 to
+    /// 256 is usual), so the requests are spread over `jobs ÷ streams_per_connection`
+    /// pools: without that, `jobs` above the server's cap would only queue. Over
+    /// HTTP/1.1 this changes nothing (a connection carries one request at a time).
+    pub streams_per_connection: usize,
+    /// Speak HTTP/2 to `http://` caches without negotiating it (h2c with prior
+    /// knowledge). Off by default, as in Nix: HTTP/2 is used where TLS negotiates it.
+    pub http2_prior_knowledge: bool,
     /// Time limit of one request, body included.
     pub timeout: Duration,
     /// Tries per file before giving up on that cache.
@@ -67,6 +81,8 @@ impl Default for ClientConfig {
             trusted_keys: TrustedKeys::default(),
             require_sigs: true,
             jobs: DEFAULT_JOBS,
+            streams_per_connection: DEFAULT_STREAMS_PER_CONNECTION,
+            http2_prior_knowledge: false,
             timeout: DEFAULT_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             netrc_file: None,
@@ -245,7 +261,10 @@ struct Inner {
     caches: Vec<Cache>,
     infos: Vec<CacheInfo>,
     config: ClientConfig,
-    client: reqwest::Client,
+    /// One client (one connection pool) per `streams_per_connection` requests of the
+    /// window; requests take them in turn.
+    clients: Vec<reqwest::Client>,
+    next_client: AtomicUsize,
     window: Window,
     disk: Option<Arc<DiskCache>>,
     memo: Mutex<Memo>,
@@ -279,14 +298,25 @@ impl Substituters {
             None => Netrc::default(),
         };
         let jobs = config.jobs.max(1);
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(jobs)
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .tcp_nodelay(true)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("crossplan/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| CacheError::Client(error.to_string()))?;
+        let pools = jobs.div_ceil(config.streams_per_connection.max(1));
+        let per_pool = jobs.div_ceil(pools);
+        let clients = (0..pools)
+            .map(|_| {
+                let builder = reqwest::Client::builder()
+                    .pool_max_idle_per_host(per_pool)
+                    .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+                    .tcp_nodelay(true)
+                    .connect_timeout(config.timeout)
+                    .user_agent(concat!("crossplan/", env!("CARGO_PKG_VERSION")));
+                if config.http2_prior_knowledge {
+                    builder.http2_prior_knowledge()
+                } else {
+                    builder
+                }
+                .build()
+                .map_err(|error| CacheError::Client(error.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let disk = match &config.disk_cache {
             Some(disk_config) => {
                 let disk_config = disk_config.clone();
@@ -325,7 +355,8 @@ impl Substituters {
         let inner = Inner {
             infos: Vec::new(),
             caches,
-            client,
+            clients,
+            next_client: AtomicUsize::new(0),
             window: Window::new(jobs),
             disk,
             memo: Mutex::new(Memo::default()),
@@ -972,7 +1003,9 @@ impl Inner {
                 };
                 let sent = std::time::Instant::now();
                 bump(&self.counters.requests);
-                let mut request = self.client.get(url.clone()).timeout(self.config.timeout);
+                let turn = self.next_client.fetch_add(1, Ordering::Relaxed);
+                let client = &self.clients[turn % self.clients.len()];
+                let mut request = client.get(url.clone()).timeout(self.config.timeout);
                 if let Some(value) = &cache.authorization {
                     request = request.header(AUTHORIZATION, value.clone());
                 }

@@ -34,8 +34,9 @@ mod window;
 
 pub use cache_info::{CacheInfoFile, DEFAULT_PRIORITY, parse_cache_info};
 pub use client::{
-    CacheInfo, ClientConfig, DEFAULT_JOBS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, Hit, Lookup,
-    LookupError, MAX_BODY_SIZE, Rejection, Stats, Substituters, hash_part,
+    CacheInfo, ClientConfig, DEFAULT_JOBS, DEFAULT_MAX_ATTEMPTS, DEFAULT_STREAMS_PER_CONNECTION,
+    DEFAULT_TIMEOUT, Hit, Lookup, LookupError, MAX_BODY_SIZE, Rejection, Stats, Substituters,
+    hash_part,
 };
 pub use disk::{DEFAULT_NEGATIVE_TTL, DEFAULT_POSITIVE_TTL, DiskCacheConfig, META_TTL};
 pub use error::CacheError;

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -46,6 +47,10 @@ pub struct FaultConfig {
     pub retry_after: Option<u64>,
     /// Require HTTP Basic auth with this login and password (401 otherwise).
     pub basic_auth: Option<(String, String)>,
+    /// Also speak HTTP/2 over cleartext (h2c with prior knowledge, as a client that
+    /// opens with the HTTP/2 preface does), allowing this many concurrent streams per
+    /// connection. `None`: HTTP/1.1 only.
+    pub http2_streams: Option<u32>,
 }
 
 /// Largest request head we accept; Nix's and reqwest's are a few hundred bytes.
@@ -63,6 +68,7 @@ const WORKER_THREADS: usize = 2;
 pub struct CacheServer {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
+    load: Arc<Load>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -71,6 +77,31 @@ struct State {
     dir: PathBuf,
     faults: FaultConfig,
     requests: Arc<AtomicU64>,
+    load: Arc<Load>,
+}
+
+/// Requests being answered now, and the most at any one time.
+#[derive(Default)]
+struct Load {
+    now: AtomicU64,
+    most: AtomicU64,
+}
+
+/// One request being answered; counted in [`Load`] until dropped.
+struct Answering<'a>(&'a Load);
+
+impl<'a> Answering<'a> {
+    fn start(load: &'a Load) -> Self {
+        let now = load.now.fetch_add(1, Ordering::Relaxed) + 1;
+        load.most.fetch_max(now, Ordering::Relaxed);
+        Self(load)
+    }
+}
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl CacheServer {
@@ -83,10 +114,12 @@ impl CacheServer {
     /// works from synchronous and asynchronous tests alike.
     pub fn start_on(dir: PathBuf, faults: FaultConfig, addr: SocketAddr) -> io::Result<Self> {
         let requests = Arc::new(AtomicU64::new(0));
+        let load = Arc::new(Load::default());
         let state = Arc::new(State {
             dir,
             faults,
             requests: requests.clone(),
+            load: load.clone(),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<io::Result<SocketAddr>>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -127,6 +160,7 @@ impl CacheServer {
         Ok(Self {
             addr,
             requests,
+            load,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -148,6 +182,13 @@ impl CacheServer {
     #[must_use]
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The most requests that were being answered at one time (over all connections and
+    /// HTTP/2 streams; the latency counts as answering).
+    #[must_use]
+    pub fn most_in_flight(&self) -> u64 {
+        self.load.most.load(Ordering::Relaxed)
     }
 
     /// Stop serving and wait for the server thread.
@@ -306,7 +347,114 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n")
 }
 
-async fn serve_connection(mut stream: TcpStream, state: Arc<State>) {
+/// The start of the HTTP/2 connection preface (RFC 9113 §3.4); no HTTP/1.1 method starts
+/// with it.
+const PREFACE_START: &[u8] = b"PRI ";
+
+async fn serve_connection(stream: TcpStream, state: Arc<State>) {
+    if let Some(streams) = state.faults.http2_streams
+        && opens_with_preface(&stream).await
+    {
+        serve_http2(stream, state, streams).await;
+    } else {
+        serve_http1(stream, state).await;
+    }
+}
+
+/// Whether the client's first bytes are the HTTP/2 preface's (without consuming them).
+async fn opens_with_preface(stream: &TcpStream) -> bool {
+    let mut first = [0_u8; 4];
+    for _ in 0..100 {
+        match stream.peek(&mut first).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) if n >= PREFACE_START.len() => return first == PREFACE_START,
+            Ok(n) if !PREFACE_START.starts_with(&first[..n]) => return false,
+            // A partial preface: wait for the rest of it.
+            Ok(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+        }
+    }
+    false
+}
+
+/// Serve one HTTP/2 connection: every stream is answered on a task of its own, like
+/// HTTP/1.1 connections are, so the latency of one does not delay the others.
+async fn serve_http2(stream: TcpStream, state: Arc<State>, streams: u32) {
+    let Ok(mut connection) = h2::server::Builder::new()
+        .max_concurrent_streams(streams)
+        .handshake::<_, Bytes>(stream)
+        .await
+    else {
+        return;
+    };
+    while let Some(accepted) = connection.accept().await {
+        let Ok((request, respond)) = accepted else {
+            return;
+        };
+        let n = state.requests.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(serve_http2_stream(request, respond, state.clone(), n));
+    }
+}
+
+async fn serve_http2_stream(
+    request: http::Request<h2::RecvStream>,
+    mut respond: h2::server::SendResponse<Bytes>,
+    state: Arc<State>,
+    n: u64,
+) {
+    let method = request.method().as_str().to_owned();
+    let head_only = method == "HEAD";
+    let authorization = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+    let reply = decide(&state, &method, &target, authorization.as_deref(), n).await;
+    let (status, content_type, body, retry_after, truncate) = match reply {
+        Reply::Reset => {
+            respond.send_reset(h2::Reason::INTERNAL_ERROR);
+            return;
+        }
+        Reply::Answer {
+            status,
+            content_type,
+            body,
+            retry_after,
+        } => (status, content_type, body, retry_after, false),
+        Reply::Truncate { content_type, body } => (200, content_type, body, None, true),
+    };
+    let mut response = http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .header(http::header::CONTENT_LENGTH, body.len());
+    if let Some(seconds) = retry_after {
+        response = response.header(http::header::RETRY_AFTER, seconds);
+    }
+    let Ok(response) = response.body(()) else {
+        respond.send_reset(h2::Reason::INTERNAL_ERROR);
+        return;
+    };
+    let end_now = head_only || body.is_empty();
+    let Ok(mut send) = respond.send_response(response, end_now) else {
+        return;
+    };
+    if end_now {
+        return;
+    }
+    if truncate {
+        let half = body.len() / 2;
+        let half = Bytes::from(body).slice(..half);
+        let _ = send.send_data(half, false);
+        send.send_reset(h2::Reason::INTERNAL_ERROR);
+    } else {
+        let _ = send.send_data(Bytes::from(body), true);
+    }
+}
+
+async fn serve_http1(mut stream: TcpStream, state: Arc<State>) {
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     loop {
         let head_end = loop {
@@ -353,91 +501,136 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<State>) {
     }
 }
 
-/// Answer one request; false if the connection must be closed.
-async fn handle(stream: &mut TcpStream, state: &State, request: &Request, n: u64) -> bool {
-    let path = request
-        .target
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let file = path.rsplit('/').next().unwrap_or_default().to_owned();
+/// What the server does with one request, whatever the protocol.
+#[derive(Debug, PartialEq, Eq)]
+enum Reply {
+    /// A complete answer.
+    Answer {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+        retry_after: Option<u64>,
+    },
+    /// Reset the connection (HTTP/1.1) or the stream (HTTP/2).
+    Reset,
+    /// Send the headers and half of the body, then close (HTTP/1.1) or reset the stream.
+    Truncate {
+        content_type: &'static str,
+        body: Vec<u8>,
+    },
+}
+
+impl Reply {
+    fn text(status: u16, body: &[u8]) -> Self {
+        Self::Answer {
+            status,
+            content_type: "text/plain",
+            body: body.to_vec(),
+            retry_after: None,
+        }
+    }
+}
+
+/// Decide the reply to one request (after the configured latency).
+async fn decide(
+    state: &State,
+    method: &str,
+    target: &str,
+    authorization: Option<&str>,
+    n: u64,
+) -> Reply {
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    let file = path.rsplit('/').next().unwrap_or_default();
     let faults = &state.faults;
+    let _answering = Answering::start(&state.load);
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    let head_only = request.method == "HEAD";
-    if request.method != "GET" && !head_only {
-        return respond(
-            stream,
-            405,
-            "text/plain",
-            b"method not allowed",
-            head_only,
-            true,
-        )
-        .await;
+    if method != "GET" && method != "HEAD" {
+        return Reply::text(405, b"method not allowed");
     }
     if let Some((login, password)) = &faults.basic_auth {
         let expected = format!(
             "Basic {}",
             base64_encode(format!("{login}:{password}").as_bytes())
         );
-        if request.authorization.as_deref() != Some(expected.as_str()) {
-            return respond(
-                stream,
-                401,
-                "text/plain",
-                b"unauthorized\n",
-                head_only,
-                true,
-            )
-            .await;
+        if authorization != Some(expected.as_str()) {
+            return Reply::text(401, b"unauthorized\n");
         }
     }
-    match choose_fault(faults, &file, n) {
+    match choose_fault(faults, file, n) {
         Fault::None => {}
         Fault::Status(status) => {
-            let retry_after = if matches!(status, 429 | 503) {
-                faults.retry_after
-            } else {
-                None
+            return Reply::Answer {
+                status,
+                content_type: "text/plain",
+                body: b"injected fault\n".to_vec(),
+                retry_after: faults.retry_after.filter(|_| matches!(status, 429 | 503)),
             };
-            return respond_with(
+        }
+        Fault::Reset => return Reply::Reset,
+        Fault::Truncate => {
+            if let Some((body, content_type)) = read_file(&state.dir, path) {
+                return Reply::Truncate { content_type, body };
+            }
+        }
+    }
+    match read_file(&state.dir, path) {
+        Some((body, content_type)) => Reply::Answer {
+            status: 200,
+            content_type,
+            body,
+            retry_after: None,
+        },
+        None => Reply::text(404, b"not found\n"),
+    }
+}
+
+/// Answer one HTTP/1.1 request; false if the connection must be closed.
+async fn handle(stream: &mut TcpStream, state: &State, request: &Request, n: u64) -> bool {
+    let head_only = request.method == "HEAD";
+    let reply = decide(
+        state,
+        &request.method,
+        &request.target,
+        request.authorization.as_deref(),
+        n,
+    )
+    .await;
+    match reply {
+        Reply::Answer {
+            status,
+            content_type,
+            body,
+            retry_after,
+        } => {
+            respond_with(
                 stream,
                 status,
-                "text/plain",
-                b"injected fault\n",
+                content_type,
+                &body,
                 head_only,
                 true,
                 retry_after,
             )
-            .await;
+            .await
         }
-        Fault::Reset => {
+        Reply::Reset => {
             let _ = stream.set_zero_linger();
-            return false;
+            false
         }
-        Fault::Truncate => {
-            if let Some((body, content_type)) = read_file(&state.dir, &path) {
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes()).await;
-                if !head_only {
-                    let _ = stream.write_all(&body[..body.len() / 2]).await;
-                }
-                let _ = stream.flush().await;
-                return false;
+        Reply::Truncate { content_type, body } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            if !head_only {
+                let _ = stream.write_all(&body[..body.len() / 2]).await;
             }
+            let _ = stream.flush().await;
+            false
         }
-    }
-    match read_file(&state.dir, &path) {
-        Some((body, content_type)) => {
-            respond(stream, 200, content_type, &body, head_only, true).await
-        }
-        None => respond(stream, 404, "text/plain", b"not found\n", head_only, true).await,
     }
 }
 

@@ -38,7 +38,9 @@ async fn random_transient_faults_give_the_fault_free_answer() {
         .collect();
     assert_eq!(expected.iter().filter(|s| s.is_some()).count(), 200);
 
-    for seed in [1, 2] {
+    // The same faults over HTTP/2 (h2c): a reset or cut-short answer resets its stream,
+    // not the connection the other requests share.
+    for (seed, http2) in [(1, false), (2, false), (3, true), (4, true)] {
         let faulty = CacheServer::start(
             tmp.path().to_owned(),
             FaultConfig {
@@ -47,6 +49,7 @@ async fn random_transient_faults_give_the_fault_free_answer() {
                 reset_rate: 0.05,
                 truncate_rate: 0.05,
                 seed,
+                http2_streams: http2.then_some(16),
                 ..FaultConfig::default()
             },
         )
@@ -55,10 +58,15 @@ async fn random_transient_faults_give_the_fault_free_answer() {
         // 14 % of requests fail; 10 tries make a spurious error about 1e-8 per path.
         config.max_attempts = 10;
         config.jobs = 64;
+        config.http2_prior_knowledge = http2;
         let caches = open(&faulty.url(), config).await;
         let lookups = lookup_all(&caches, 300).await;
         for lookup in &lookups {
-            assert!(lookup.errors.is_empty(), "{:?}", lookup.errors);
+            assert!(
+                lookup.errors.is_empty(),
+                "http2 {http2}: {:?}",
+                lookup.errors
+            );
             assert!(lookup.rejected.is_empty(), "{:?}", lookup.rejected);
         }
         let got: Vec<_> = lookups.iter().map(summary).collect();

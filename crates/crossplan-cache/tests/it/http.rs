@@ -31,6 +31,54 @@ async fn hit_miss_and_references() {
     assert!(caches.stats().memory_hits >= 1);
 }
 
+/// Over HTTP/2 one pool keeps one connection per host, and a server caps the streams of a
+/// connection: the window is spread over `jobs ÷ streams_per_connection` pools, so it is
+/// not capped at one connection's streams. h2c (prior knowledge) stands in for HTTP/2
+/// negotiated by TLS, which this machine's loopback caches cannot offer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_window_is_spread_over_connections_past_the_servers_stream_cap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = key("test-1", 1);
+    write_cache(tmp.path(), Some(CACHE_INFO), &signed_entries(24, &key));
+    // (streams one connection is trusted with, most requests the server may see at once)
+    for (streams_per_connection, cap) in [(24, 4), (4, 24)] {
+        let server = CacheServer::start(
+            tmp.path().to_owned(),
+            FaultConfig {
+                // Long enough that all 24 requests are out before the first answer.
+                latency: std::time::Duration::from_millis(400),
+                http2_streams: Some(4),
+                ..FaultConfig::default()
+            },
+        )
+        .unwrap();
+        let config = ClientConfig {
+            jobs: 24,
+            streams_per_connection,
+            http2_prior_knowledge: true,
+            ..config(&[&key])
+        };
+        let caches = open(&server.url(), config).await;
+        let lookups = futures::future::join_all((0..24).map(|i| {
+            let caches = caches.clone();
+            async move { caches.lookup(&path(i)).await }
+        }))
+        .await;
+        assert!(lookups.iter().all(|lookup| lookup.hit.is_some()));
+        let most = server.most_in_flight();
+        if cap == 4 {
+            // One pool: HTTP/2 really is spoken, and the server's cap holds.
+            assert_eq!(most, 4, "one connection carried {most} requests at once");
+        } else {
+            // Six pools of four streams.
+            assert!(
+                most > 4 && most <= cap,
+                "{most} requests at once over six connections"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn priority_order_and_url_override() {
     let tmp = tempfile::tempdir().unwrap();

@@ -3,8 +3,11 @@
 //! ```text
 //! crossplan-cachesrv --dir D [--port P] [--latency-ms N] [--error-rate p] [--reset-rate p]
 //!                    [--truncate-rate p] [--seed S] [--always-fail NAME]...
-//!                    [--status NAME=CODE]... [--retry-after SECONDS]
+//!                    [--status NAME=CODE]... [--retry-after SECONDS] [--http2-streams N]
 //! ```
+//!
+//! `--http2-streams N` also speaks HTTP/2 over cleartext (prior knowledge) with N streams
+//! per connection; without it, only HTTP/1.1.
 //!
 //! Prints `listening on http://127.0.0.1:PORT` as its first line and serves until killed.
 
@@ -18,7 +21,7 @@ use crossplan_testkit::server::{CacheServer, FaultConfig};
 
 const USAGE: &str = "usage: crossplan-cachesrv --dir D [--port P] [--latency-ms N] [--error-rate p] \
 [--reset-rate p] [--truncate-rate p] [--seed S] [--always-fail NAME]... [--status NAME=CODE]... \
-[--retry-after SECONDS]";
+[--retry-after SECONDS] [--http2-streams N]";
 
 fn parse_args() -> Result<(PathBuf, u16, FaultConfig), String> {
     let mut dir = None;
@@ -58,6 +61,13 @@ fn parse_args() -> Result<(PathBuf, u16, FaultConfig), String> {
             }
             "--retry-after" => {
                 faults.retry_after = Some(value.parse().map_err(|_| bad("number"))?);
+            }
+            "--http2-streams" => {
+                let streams: u32 = value.parse().map_err(|_| bad("number"))?;
+                if streams == 0 {
+                    return Err(bad("stream count (at least 1)"));
+                }
+                faults.http2_streams = Some(streams);
             }
             _ => return Err(format!("unknown option '{flag}'")),
         }

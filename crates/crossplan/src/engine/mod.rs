@@ -187,6 +187,7 @@ impl Engine {
             max_attempts: crossplan_cache::DEFAULT_MAX_ATTEMPTS,
             netrc_file: settings.netrc_file(),
             disk_cache,
+            ..ClientConfig::default()
         };
         let mut unreachable = Vec::new();
         let substituters = loop {
