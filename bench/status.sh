@@ -18,7 +18,7 @@
 #                                             leaves it out)
 #   crossplan status --json ROOTS            (cold narinfo cache)
 #   crossplan status --json ROOTS            (warm: narinfo cache filled)
-# plus crossplan's peak RSS and CPU time cold and warm (/usr/bin/time -v), the
+# plus crossplan's peak RSS cold and warm and CPU time cold (/usr/bin/time -v), the
 # cache servers' CPU time per cold run (/proc, since they share the machine's
 # cores with crossplan), and checks that the answers agree (crossplan-drycompare,
 # the oracle tests' own parser). It prints one table: median [min-max] of each,
@@ -207,7 +207,11 @@ peak_rss() {
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$1.rss" | tail -1)
   user=$(sed -n 's/.*User time (seconds): //p' "$1.rss" | tail -1)
   sys=$(sed -n 's/.*System time (seconds): //p' "$1.rss" | tail -1)
-  echo "$rss $(python3 -c "print(f'{$user + $sys:.2f}')")"
+  if [ -n "$user" ] && [ -n "$sys" ]; then
+    echo "${rss:-0} $(python3 -c "print(f'{$user + $sys:.2f}')")"
+  else
+    echo "${rss:-0} -"
+  fi
 }
 
 # servers_cpu -> CPU seconds (user + system) the running cache servers used so far
@@ -279,7 +283,7 @@ bench_graph() {
     fi
     echo "   answers agree: $agree" >&2
 
-    local cold_t warm_t rss_cold rss_warm cpu_cold cpu_warm srv_before srv_cpu
+    local cold_t warm_t rss_cold rss_warm cpu_cold srv_before srv_cpu
     srv_before=$(servers_cpu)
     cold_t=$(time_cmd "cold-$tag" "$RUNS" "rm -rf $WORK/xdg-cp" "$cp_cmd")
     srv_cpu=$(python3 -c "print(f'{($(servers_cpu) - $srv_before) / $RUNS:.2f}')")
@@ -288,7 +292,7 @@ bench_graph() {
     warm_t=$(time_cmd "warm-$tag" "$RUNS" "true" "$warm_cmd")
     rm -rf "$WORK/xdg-cp"
     read -r rss_cold cpu_cold <<< "$(peak_rss "$WORK/xdg-cp")"
-    read -r rss_warm cpu_warm <<< "$(peak_rss "$WORK/xdg-warm")"
+    read -r rss_warm _ <<< "$(peak_rss "$WORK/xdg-warm")"
     rm -rf "$WORK/xdg-cp" "$WORK/xdg-warm"
     echo "$nodes|$lat|$nix_t|$nix234_t|$cold_t|$warm_t|$rss_cold|$rss_warm|$cpu_cold $srv_cpu|$agree" >> "$results"
     echo "   median min max (s): nix 2.8 $nix_t, nix 2.34 $nix234_t, crossplan cold $cold_t, warm $warm_t; RSS cold $rss_cold KiB, warm $rss_warm KiB; CPU s of a cold run: crossplan $cpu_cold, servers $srv_cpu" >&2

@@ -61,8 +61,9 @@ pub struct ClientConfig {
     /// pools: without that, `jobs` above the server's cap would only queue. Over
     /// HTTP/1.1 this changes nothing (a connection carries one request at a time).
     pub streams_per_connection: usize,
-    /// Speak HTTP/2 to `http://` caches without negotiating it (h2c with prior
-    /// knowledge). Off by default, as in Nix: HTTP/2 is used where TLS negotiates it.
+    /// Speak only HTTP/2, without negotiating it: to `http://` caches as h2c with prior
+    /// knowledge (and to `https://` ones whatever TLS offers). Off by default, as in Nix:
+    /// HTTP/2 is used where TLS negotiates it.
     pub http2_prior_knowledge: bool,
     /// Time limit of one request, body included.
     pub timeout: Duration,

@@ -29,6 +29,9 @@ const MAGIC: &[u8; 8] = b"CPCLOSUR";
 const VERSION: u32 = 1;
 /// How many closures are kept.
 pub const MAX_FILES: usize = 32;
+/// The largest file read: ~140 bytes a derivation make this ~7 million derivations.
+/// A bigger file is damage (or not ours), not a reason to read gigabytes into memory.
+const MAX_BYTES: u64 = 1 << 30;
 /// A temporary file this old belongs to no running save.
 const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
 /// "No path" (a floating output) in an output's path index.
@@ -92,6 +95,15 @@ impl ClosureCache {
         // Only a regular file is read: a FIFO or a device in its place would
         // block or never end. It is replaced by the next save.
         match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() && meta.len() > MAX_BYTES => {
+                return Err(SnapshotError::Corrupt {
+                    path,
+                    reason: format!(
+                        "{} bytes, more than a closure file ever holds ({MAX_BYTES})",
+                        meta.len()
+                    ),
+                });
+            }
             Ok(meta) if meta.is_file() => {}
             Ok(_) => {
                 return Err(SnapshotError::Corrupt {
@@ -646,6 +658,30 @@ mod tests {
         // The next save replaces it with a closure that loads.
         cache.save(&store, &roots, &drvs).expect("save");
         assert!(std::fs::metadata(&file).expect("meta").is_file());
+        assert_eq!(
+            cache.load(&store, &roots).expect("load").map(|d| d.len()),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ClosureCache::new(dir.path().to_path_buf());
+        let store = StoreDir::default();
+        let (roots, drvs) = closure();
+        let file = cache.file_for(&store, &roots);
+        // Sparse: no disk space is used, and reading it would take a gigabyte of memory.
+        std::fs::File::create(&file)
+            .and_then(|f| f.set_len(MAX_BYTES + 1))
+            .expect("sparse file");
+        let err = cache.load(&store, &roots).expect_err("too big");
+        assert!(
+            err.to_string().contains("more than a closure file"),
+            "{err}"
+        );
+        // The next save replaces it.
+        cache.save(&store, &roots, &drvs).expect("save");
         assert_eq!(
             cache.load(&store, &roots).expect("load").map(|d| d.len()),
             Some(2)

@@ -445,10 +445,11 @@ async fn serve_http2_stream(
         return;
     }
     if truncate {
+        // Half the body, then the end of the stream, under the whole body's
+        // Content-Length: the client sees the body end short (a reset right after
+        // the data would drop the still queued headers and data with it).
         let half = body.len() / 2;
-        let half = Bytes::from(body).slice(..half);
-        let _ = send.send_data(half, false);
-        send.send_reset(h2::Reason::INTERNAL_ERROR);
+        let _ = send.send_data(Bytes::from(body).slice(..half), true);
     } else {
         let _ = send.send_data(Bytes::from(body), true);
     }
@@ -513,7 +514,8 @@ enum Reply {
     },
     /// Reset the connection (HTTP/1.1) or the stream (HTTP/2).
     Reset,
-    /// Send the headers and half of the body, then close (HTTP/1.1) or reset the stream.
+    /// Send the headers and half of the body, then close the connection (HTTP/1.1) or
+    /// end the stream (HTTP/2), under the whole body's `Content-Length`.
     Truncate {
         content_type: &'static str,
         body: Vec<u8>,

@@ -183,3 +183,37 @@ async fn slow_server_times_out() {
         .unwrap_err();
     assert!(error.to_string().contains("timed out"), "{error}");
 }
+
+/// Over HTTP/2 an answer cut short (the stream ends before its `Content-Length`) fails
+/// reading the body, and a reset fails the request: both are errors, never a short
+/// `nix-cache-info` or narinfo taken as the whole.
+#[tokio::test]
+async fn http2_cut_short_and_reset_answers_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = key("test-1", 1);
+    write_cache(tmp.path(), Some(CACHE_INFO), &signed_entries(1, &key));
+    for (truncate_rate, reset_rate, expected) in [
+        (1.0, 0.0, "error reading a body"),
+        (0.0, 1.0, "stream error received"),
+    ] {
+        let server = CacheServer::start(
+            tmp.path().to_owned(),
+            FaultConfig {
+                truncate_rate,
+                reset_rate,
+                http2_streams: Some(8),
+                ..FaultConfig::default()
+            },
+        )
+        .unwrap();
+        let mut config = config(&[&key]);
+        config.max_attempts = 1;
+        config.http2_prior_knowledge = true;
+        let error = Substituters::open(specs(&server.url()), config)
+            .await
+            .expect_err("a faulty nix-cache-info is an error");
+        let message = error.to_string();
+        assert!(message.contains("nix-cache-info"), "{message}");
+        assert!(message.contains(expected), "{message}");
+    }
+}
