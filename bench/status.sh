@@ -18,10 +18,11 @@
 #                                             leaves it out)
 #   crossplan status --json ROOTS            (cold narinfo cache)
 #   crossplan status --json ROOTS            (warm: narinfo cache filled)
-# plus crossplan's peak RSS cold and warm and CPU time cold (/usr/bin/time -v), the
-# cache servers' CPU time per cold run (/proc, since they share the machine's
-# cores with crossplan), and checks that the answers agree (crossplan-drycompare,
-# the oracle tests' own parser). It prints one table: median [min-max] of each,
+# plus crossplan's peak RSS cold and warm and the CPU time of one more cold
+# run (/usr/bin/time -v; its `nix show-config` child, a few hundredths of a
+# second, included), the cache servers' CPU time per timed cold run (/proc,
+# since they share the machine's cores with crossplan), and checks that the
+# answers agree (crossplan-drycompare, the oracle tests' own parser). It prints one table: median [min-max] of each,
 # RSS, CPU, the ratio to each Nix, the goals of issue 12 and agreement.
 #
 # SIZE=N adds a graph of N derivations (its own work dir, WORK_BIG), timed at
@@ -224,6 +225,11 @@ servers_cpu() {
   python3 -c "print($total / $(getconf CLK_TCK))"
 }
 
+# round "median min max" -> the same to 2 decimals ("-" stays)
+round() {
+  python3 -c "import sys; print(' '.join(v if v == '-' else f'{float(v):.2f}' for v in sys.argv[1].split()))" "$1"
+}
+
 results=$WORK/results.txt
 : > "$results"
 
@@ -295,7 +301,7 @@ bench_graph() {
     read -r rss_warm _ <<< "$(peak_rss "$WORK/xdg-warm")"
     rm -rf "$WORK/xdg-cp" "$WORK/xdg-warm"
     echo "$nodes|$lat|$nix_t|$nix234_t|$cold_t|$warm_t|$rss_cold|$rss_warm|$cpu_cold $srv_cpu|$agree" >> "$results"
-    echo "   median min max (s): nix 2.8 $nix_t, nix 2.34 $nix234_t, crossplan cold $cold_t, warm $warm_t; RSS cold $rss_cold KiB, warm $rss_warm KiB; CPU s of a cold run: crossplan $cpu_cold, servers $srv_cpu" >&2
+    echo "   median min max (s): nix 2.8 $(round "$nix_t"), nix 2.34 $(round "$nix234_t"), crossplan cold $(round "$cold_t"), warm $(round "$warm_t"); RSS cold $rss_cold KiB, warm $rss_warm KiB; CPU s of a cold run: crossplan $cpu_cold, cache servers $srv_cpu" >&2
     cleanup
   done
 }
@@ -344,6 +350,7 @@ print("| derivations | latency | Nix 2.8 | Nix 2.34 | crossplan cold | crossplan
       "| cold ÷ Nix 2.8 | cold ÷ Nix 2.34 | goals | agrees with Nix |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 ok = True
+unmeasured = False
 base_cold = {r[1]: tri(r[4])[0] for r in rows if int(r[0]) == base}
 for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, agree in rows:
     cpu = " / ".join(cpu.split())
@@ -370,7 +377,7 @@ for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, agree in rows:
                 met &= m
             elif not size:
                 goals.append("≤ 0.05 × Nix 2.34: not measured (NIX_SID=0)")
-                met = False
+                unmeasured = True
         elif n28:
             m = cold[0] / n28[0] <= 0.30
             goals.append(f"≤ 0.30 × Nix 2.8: {'met' if m else 'NOT met'}")
@@ -383,6 +390,11 @@ for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, agree in rows:
     print(f"| {int(nodes):,} | {lat} ms | {fmt(n28)} | {fmt(n234)} | {fmt(cold)} | {fmt(warm)} | "
           f"{rss_c:.0f} / {rss_w:.0f} | {cpu} | {ratio(cold[0], n28 and n28[0])} | "
           f"{ratio(cold[0], n234 and n234[0])} | {'; '.join(goals)} | {agree} |")
-print("\nall goals met" if ok else "\nSOME GOALS NOT MET")
+if not ok:
+    print("\nSOME GOALS NOT MET")
+elif unmeasured:
+    print("\nthe goals measured are met; some were not measured")
+else:
+    print("\nall goals met")
 PY
 echo "(work dir: $WORK)" >&2

@@ -55,15 +55,18 @@ pub struct ClientConfig {
     pub require_sigs: bool,
     /// Most HTTP requests in flight at once.
     pub jobs: usize,
-    /// Requests in flight one HTTP/2 connection is trusted to carry. Over HTTP/2 a pool
-    /// keeps one connection per host, and a server caps its concurrent streams (100 to
-    /// 256 is usual), so the requests are spread over `jobs ÷ streams_per_connection`
-    /// pools: without that, `jobs` above the server's cap would only queue. Over
-    /// HTTP/1.1 this changes nothing (a connection carries one request at a time).
+    /// How many of the `jobs` requests one HTTP/2 connection is expected to carry at once;
+    /// it only sets how many connection pools there are: `jobs ÷ streams_per_connection`,
+    /// rounded up (512 ÷ 100: 6 pools of up to 86 requests; 0 counts as 1). Over HTTP/2 a
+    /// pool keeps one connection per host, and a server caps its concurrent streams (100
+    /// to 256 is usual): with a single pool, `jobs` above the server's cap would only
+    /// queue. Over HTTP/1.1 this changes nothing (a connection carries one request at a
+    /// time, and the pools together keep as many connections as one would).
     pub streams_per_connection: usize,
     /// Speak only HTTP/2, without negotiating it: to `http://` caches as h2c with prior
-    /// knowledge (and to `https://` ones whatever TLS offers). Off by default, as in Nix:
-    /// HTTP/2 is used where TLS negotiates it.
+    /// knowledge, and `https://` caches must then accept `h2` in TLS. Off by default, as in
+    /// Nix, where HTTP/2 is used only when TLS negotiates it; only tests set it (against
+    /// the h2c test server), no command-line option does.
     pub http2_prior_knowledge: bool,
     /// Time limit of one request, body included.
     pub timeout: Duration,

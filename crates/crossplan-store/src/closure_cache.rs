@@ -633,11 +633,7 @@ mod tests {
 
     #[test]
     fn a_fifo_in_place_of_the_file_is_refused_at_once() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cache = ClosureCache::new(dir.path().to_path_buf());
-        let store = StoreDir::default();
-        let (roots, drvs) = closure();
-        let file = cache.file_for(&store, &roots);
+        let (_dir, cache, store, roots, drvs, file) = refusal_fixture();
         let status = std::process::Command::new("mkfifo")
             .arg(&file)
             .status()
@@ -655,22 +651,47 @@ mod tests {
             .expect("load returned");
         let err = got.expect_err("a FIFO is not a closure");
         assert!(err.to_string().contains("not a regular file"), "{err}");
-        // The next save replaces it with a closure that loads.
-        cache.save(&store, &roots, &drvs).expect("save");
-        assert!(std::fs::metadata(&file).expect("meta").is_file());
+        save_replaces(&cache, &store, &roots, &drvs, &file);
+    }
+
+    type Drvs = FxHashMap<StorePath, Arc<DrvInfo>>;
+
+    /// A closure cache in a new directory, the test closure, and the file it goes to.
+    fn refusal_fixture() -> (
+        tempfile::TempDir,
+        ClosureCache,
+        StoreDir,
+        Vec<StorePath>,
+        Drvs,
+        PathBuf,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cache = ClosureCache::new(dir.path().to_path_buf());
+        let store = StoreDir::default();
+        let (roots, drvs) = closure();
+        let file = cache.file_for(&store, &roots);
+        (dir, cache, store, roots, drvs, file)
+    }
+
+    /// The next save replaces a refused file with a closure that loads.
+    fn save_replaces(
+        cache: &ClosureCache,
+        store: &StoreDir,
+        roots: &[StorePath],
+        drvs: &Drvs,
+        file: &Path,
+    ) {
+        cache.save(store, roots, drvs).expect("save");
+        assert!(std::fs::metadata(file).expect("meta").is_file());
         assert_eq!(
-            cache.load(&store, &roots).expect("load").map(|d| d.len()),
+            cache.load(store, roots).expect("load").map(|d| d.len()),
             Some(2)
         );
     }
 
     #[test]
     fn an_oversized_file_is_refused_without_reading_it() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let cache = ClosureCache::new(dir.path().to_path_buf());
-        let store = StoreDir::default();
-        let (roots, drvs) = closure();
-        let file = cache.file_for(&store, &roots);
+        let (_dir, cache, store, roots, drvs, file) = refusal_fixture();
         // Sparse: no disk space is used, and reading it would take a gigabyte of memory.
         std::fs::File::create(&file)
             .and_then(|f| f.set_len(MAX_BYTES + 1))
@@ -680,12 +701,7 @@ mod tests {
             err.to_string().contains("more than a closure file"),
             "{err}"
         );
-        // The next save replaces it.
-        cache.save(&store, &roots, &drvs).expect("save");
-        assert_eq!(
-            cache.load(&store, &roots).expect("load").map(|d| d.len()),
-            Some(2)
-        );
+        save_replaces(&cache, &store, &roots, &drvs, &file);
     }
 
     #[test]

@@ -19,9 +19,41 @@ use std::time::Duration;
 
 use crossplan_testkit::server::{CacheServer, FaultConfig};
 
-const USAGE: &str = "usage: crossplan-cachesrv --dir D [--port P] [--latency-ms N] [--error-rate p] \
+const USAGE: &str =
+    "usage: crossplan-cachesrv --dir D [--port P] [--latency-ms N] [--error-rate p] \
 [--reset-rate p] [--truncate-rate p] [--seed S] [--always-fail NAME]... [--status NAME=CODE]... \
-[--retry-after SECONDS] [--http2-streams N]";
+[--retry-after SECONDS] [--http2-streams N]
+
+Serves the binary-cache directory D on 127.0.0.1 (HTTP/1.1) and prints
+'listening on http://127.0.0.1:PORT' first.
+
+  --dir D                the cache directory (nix-cache-info, *.narinfo, nar/)
+  --port P               the port (default: a free one)
+  --latency-ms N         delay before every answer
+  --error-rate p         probability of answering 500
+  --reset-rate p         probability of resetting the connection (HTTP/2: the stream)
+  --truncate-rate p      probability of sending half of the body
+  --seed S               seed of those random choices
+  --always-fail NAME     always answer 500 for a file or hash part (repeatable)
+  --status NAME=CODE     always answer CODE for a file or hash part (repeatable)
+  --retry-after SECONDS  Retry-After sent with 429 and 503
+  --http2-streams N      also speak HTTP/2 over cleartext (h2c, prior knowledge),
+                         at most N concurrent streams per connection";
+
+/// The flags, all of which take a value.
+const FLAGS: &[&str] = &[
+    "--dir",
+    "--port",
+    "--latency-ms",
+    "--error-rate",
+    "--reset-rate",
+    "--truncate-rate",
+    "--seed",
+    "--always-fail",
+    "--status",
+    "--retry-after",
+    "--http2-streams",
+];
 
 fn parse_args() -> Result<(PathBuf, u16, FaultConfig), String> {
     let mut dir = None;
@@ -31,6 +63,9 @@ fn parse_args() -> Result<(PathBuf, u16, FaultConfig), String> {
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             return Err(String::new());
+        }
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(format!("unknown option '{flag}'"));
         }
         let value = args
             .next()
