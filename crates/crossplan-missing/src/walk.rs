@@ -121,7 +121,10 @@ impl Default for Options {
 pub struct Progress {
     /// Derivations read from the store.
     pub drvs_read: AtomicU64,
-    /// Lookups queued (demanded or speculative).
+    /// Lookups known so far: each path the walk asked for or queued ahead of it,
+    /// once. Speculative ones the walk turns out not to need leave it again
+    /// (when skipped, or all at once when the walk ends), so at the end it
+    /// equals `lookups_done`.
     pub lookups_queued: AtomicU64,
     /// Lookups answered.
     pub lookups_done: AtomicU64,
@@ -409,6 +412,8 @@ struct Node {
     waiters: Vec<u32>,
     /// The lookup went out (or was answered from memory).
     requested: bool,
+    /// Counted in [`Progress::lookups_queued`].
+    counted: bool,
     /// `Opaque(path)` was handled.
     opaque_done: bool,
     /// Somebody used the lookup's result (its failures are reported).
@@ -461,6 +466,9 @@ struct Walk<'s> {
     requested: usize,
     demand: VecDeque<Id>,
     speculative: VecDeque<Id>,
+    /// Lookups counted in the progress by this walk, and answered.
+    counted: u64,
+    answered: u64,
 
     build: Vec<Id>,
     fetch: Vec<Id>,
@@ -500,6 +508,8 @@ impl<'s> Walk<'s> {
             requested: 0,
             demand: VecDeque::new(),
             speculative: VecDeque::new(),
+            counted: 0,
+            answered: 0,
             build: Vec::new(),
             fetch: Vec::new(),
             unknown: Vec::new(),
@@ -678,10 +688,36 @@ impl<'s> Walk<'s> {
                 }
             }
         }
+        for &id in &speculative {
+            self.count_lookup(id);
+        }
         self.speculative = speculative;
-        self.progress
-            .lookups_queued
-            .fetch_add(self.speculative.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Count `id`'s lookup in the progress, once.
+    fn count_lookup(&mut self, id: Id) {
+        let node = self.node_mut(id);
+        if !node.counted {
+            node.counted = true;
+            self.counted += 1;
+            self.progress.lookups_queued.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Take back the count of a speculative lookup dropped before it went out.
+    fn uncount_lookup(&mut self, id: Id) {
+        let node = self.node_mut(id);
+        if node.counted && node.waiters.is_empty() {
+            node.counted = false;
+            self.counted -= 1;
+            self.progress.lookups_queued.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One lookup answered.
+    fn lookup_done(&mut self) {
+        self.answered += 1;
+        self.progress.lookups_done.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The closure's derivations breadth-first from the roots, each input in
@@ -757,13 +793,13 @@ impl<'s> Walk<'s> {
                 if speculative && lookups.at_hand(self.path(id)) {
                     // Answered at once if the walk ever asks; asking now
                     // would only do work the walk may not need.
-                    self.progress.lookups_queued.fetch_sub(1, Ordering::Relaxed);
+                    self.uncount_lookup(id);
                     continue;
                 }
                 self.node_mut(id).requested = true;
                 self.requested += 1;
                 if let Some(result) = lookups.lookup_now(self.path(id)) {
-                    self.progress.lookups_done.fetch_add(1, Ordering::Relaxed);
+                    self.lookup_done();
                     self.deliver(id, Arc::new(result));
                     if !self.queue.is_empty() {
                         // New requests first: they may demand lookups that
@@ -785,7 +821,13 @@ impl<'s> Walk<'s> {
             }
             if self.waiting == 0 {
                 // Every question the walk asked is answered; lookups still in
-                // flight were speculative and are dropped (cancelled) here.
+                // flight or queued were speculative and are dropped
+                // (cancelled) here, and leave the progress's count.
+                let dropped = self.counted.saturating_sub(self.answered);
+                self.progress
+                    .lookups_queued
+                    .fetch_sub(dropped, Ordering::Relaxed);
+                self.counted -= dropped;
                 break;
             }
             let waited = std::time::Instant::now();
@@ -800,7 +842,7 @@ impl<'s> Walk<'s> {
                     reason: "internal error: a lookup was awaited but never started".into(),
                 }));
             };
-            self.progress.lookups_done.fetch_add(1, Ordering::Relaxed);
+            self.lookup_done();
             self.deliver(id, Arc::new(result));
         }
         Ok(())
@@ -929,8 +971,8 @@ impl<'s> Walk<'s> {
         node.waiters.push(waiter);
         if node.waiters.len() == 1 {
             self.waiting += 1;
-            self.progress.lookups_queued.fetch_add(1, Ordering::Relaxed);
             self.demand.push_back(id);
+            self.count_lookup(id);
         }
     }
 

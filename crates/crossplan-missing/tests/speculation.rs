@@ -97,9 +97,21 @@ async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
                 speculate,
                 ..Options::default()
             };
-            let missing = query_missing(&store, &roots, &lookups, &opts, &Progress::default())
+            let progress = Progress::default();
+            let missing = query_missing(&store, &roots, &lookups, &opts, &progress)
                 .await
                 .expect("walk");
+            // A progress line ends at N of N lookups: the speculative ones the
+            // walk did not need leave the count (it once ended near N of 2N).
+            let (queued, done) = (
+                progress.lookups_queued.load(Ordering::Relaxed),
+                progress.lookups_done.load(Ordering::Relaxed),
+            );
+            assert!(done > 0, "seed {seed}: no lookup counted");
+            assert_eq!(
+                queued, done,
+                "seed {seed}, speculate {speculate}: lookups counted vs answered"
+            );
             if speculate {
                 asked = lookups
                     .asked
@@ -144,6 +156,11 @@ async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
             progress.fetches.load(Ordering::Relaxed),
             missing.fetch.len() as u64,
             "seed {seed}: fetches counter"
+        );
+        assert_eq!(
+            progress.lookups_queued.load(Ordering::Relaxed),
+            progress.lookups_done.load(Ordering::Relaxed),
+            "seed {seed}: lookups counted vs answered"
         );
 
         // What a build may ask for: the roots' wanted outputs and, for every
