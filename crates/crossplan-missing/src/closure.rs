@@ -73,7 +73,8 @@ pub async fn closure_status<L: Lookups>(
 ) -> Result<ClosureStatus, MissingError> {
     let graph = store.load_closure(roots)?;
     let mut order = graph.order();
-    // load_closure's order holds what was reached; keep any stragglers too
+    // The graph's breadth-first order holds what the roots reach; keep any
+    // stragglers too
     let ordered: HashSet<&StorePath> = order.iter().collect();
     let mut stragglers: Vec<StorePath> = graph
         .drvs

@@ -261,9 +261,10 @@ pub async fn query_missing_in<L: Lookups>(
         .drvs_read
         .store(graph.drvs.len() as u64, Ordering::Relaxed);
 
-    // Validity of every .drv and every known output of the closure, in one
-    // batch; meanwhile the narinfo disk cache is read for every output (those
-    // turn out to be nearly all the lookups: outputs are rarely valid already).
+    // Validity of every known output of the closure, in one batch; meanwhile
+    // the narinfo disk cache is read for every output (those turn out to be
+    // nearly all the lookups: outputs are rarely valid already) and the walk's
+    // tables are built.
     //
     // The .drv files themselves need no check: the graph was read from valid
     // roots only, and a valid path's references are valid (the store's
@@ -366,8 +367,9 @@ pub async fn query_missing_in<L: Lookups>(
     Ok(answer)
 }
 
-/// A store path's index in the walk's tables: the walk hashes and clones each
-/// path once, when it first meets it, and works with these from then on.
+/// A store path's index in the walk's tables: the walk gives each path one
+/// when it first meets it (keeping the path in its id map and its path list),
+/// and works with ids from then on.
 type Id = u32;
 
 /// An output selection's index in [`Walk::sets`]; [`ALL`] is every output.
@@ -479,7 +481,7 @@ struct Walk<'s> {
 
 impl<'s> Walk<'s> {
     /// The tables of a walk over `graph`: an id for every derivation (valid,
-    /// see [`query_missing`]) and every output in `outputs` (invalid until
+    /// see [`query_missing_in`]) and every output in `outputs` (invalid until
     /// [`Walk::set_validity`] says otherwise).
     fn new(
         store: &'s LocalStore,
@@ -569,14 +571,19 @@ impl<'s> Walk<'s> {
     fn intern(&mut self, path: &StorePath) -> Id {
         match self.ids.get(path) {
             Some(&id) => id,
-            None => self.intern_owned(path.clone()),
+            None => self.push_new(path.clone()),
         }
     }
 
     fn intern_owned(&mut self, path: StorePath) -> Id {
-        if let Some(&id) = self.ids.get(&path) {
-            return id;
+        match self.ids.get(&path) {
+            Some(&id) => id,
+            None => self.push_new(path),
         }
+    }
+
+    /// Give a path not met before its id and its row.
+    fn push_new(&mut self, path: StorePath) -> Id {
         // 4 billion paths would need hundreds of GiB of tables before this
         // saturated; the walk's memory runs out long before.
         let id = Id::try_from(self.paths.len()).unwrap_or(NONE - 1);
@@ -827,7 +834,6 @@ impl<'s> Walk<'s> {
                 self.progress
                     .lookups_queued
                     .fetch_sub(dropped, Ordering::Relaxed);
-                self.counted -= dropped;
                 break;
             }
             let waited = std::time::Instant::now();

@@ -26,9 +26,7 @@ use anyhow::Context as _;
 use crossplan_cache::{
     CacheError, ClientConfig, DiskCacheConfig, Substituters, TrustedKeys, parse_substituters,
 };
-use crossplan_missing::{
-    LookupFailure, Missing, Options, Progress, RootClosure, query_missing, query_missing_in,
-};
+use crossplan_missing::{LookupFailure, Missing, Options, Progress, RootClosure, query_missing_in};
 use crossplan_store::closure_cache::ClosureCache;
 use crossplan_store::request::{Request, Root, parse_root, resolve_roots};
 use crossplan_store::settings::{NixSettings, store_dir_from_env};
@@ -235,43 +233,33 @@ impl Engine {
     ) -> anyhow::Result<Missing> {
         undone_walk(roots, progress);
         let prefetched = self.lock_prefetched().take().filter(|p| p.args == roots);
+        let early = prefetched.is_some();
         let (requests, closure) = match prefetched {
-            Some(p) => (p.requests, Some(p.closure)),
+            Some(p) => (p.requests, p.closure),
             None => {
                 let store = self.store.clone();
                 let args = roots.to_vec();
-                let requests = tokio::task::spawn_blocking(move || {
+                tokio::task::spawn_blocking(move || {
                     let requests = resolve_roots(&args, &store)?;
                     check_outputs(&requests, &store)?;
-                    anyhow::Ok(requests)
+                    let closure = RootClosure::load(&store, &requests)?;
+                    anyhow::Ok((requests, closure))
                 })
                 .await
-                .context("instantiating the roots")??;
-                (requests, None)
+                .context("instantiating the roots")??
             }
         };
-        tracing::info!(
-            roots = requests.len(),
-            early = closure.is_some(),
-            "resolved the roots"
-        );
+        tracing::info!(roots = requests.len(), early, "resolved the roots");
         let adapter = crossplan_missing::cache::CacheLookups(&self.substituters);
-        let mut missing = match closure {
-            Some(closure) => {
-                query_missing_in(
-                    &self.store,
-                    &requests,
-                    closure,
-                    &adapter,
-                    &self.options,
-                    progress,
-                )
-                .await?
-            }
-            None => {
-                query_missing(&self.store, &requests, &adapter, &self.options, progress).await?
-            }
-        };
+        let mut missing = query_missing_in(
+            &self.store,
+            &requests,
+            closure,
+            &adapter,
+            &self.options,
+            progress,
+        )
+        .await?;
         let stats = self.substituters.stats();
         tracing::info!(
             requests = stats.requests,
