@@ -21,7 +21,8 @@
 # plus crossplan's peak RSS cold and warm and the CPU time of one more cold
 # run (/usr/bin/time -v; its `nix show-config` child, a few hundredths of a
 # second, included), the cache servers' CPU time per timed cold run (/proc,
-# since they share the machine's cores with crossplan), and checks that the
+# since they share the machine's cores with crossplan), the HTTP floor (below),
+# and checks that the
 # answers agree (crossplan-drycompare, the oracle tests' own parser). It prints one table: median [min-max] of each,
 # RSS, CPU, the ratio to each Nix, the goals of issue 12 and agreement.
 #
@@ -32,8 +33,17 @@
 # The NODES graph is then timed at 20 ms without Nix (NIX_BASE=1 adds it).
 # Scale goal: N cold <= 6 x the NODES cold time, RSS <= 600 MiB, agreement.
 #
+# The HTTP floor: h2load (nghttp2's HTTP benchmark, a lean C client) sends
+# the requests crossplan's cold run sent (its own count, per server, with
+# the same share of found and missing narinfo files) to the same two servers
+# with crossplan's window split between them, and does nothing else: no
+# .drv files, no walk, no signatures. What that takes, on these cores beside
+# these servers, is a lower bound on a cold run with that window: a goal
+# below it is out of reach on this machine unless the window grows (and a
+# larger window only helps while the cores have time to spare).
+#
 # Needs: nix, python3, GNU time (`time`), hyperfine (optional: a date-based
-# loop otherwise).
+# loop otherwise), h2load (optional: no floor otherwise).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +53,7 @@ SIZE=${SIZE:-}             # the scale point's graph size (empty: none)
 SEED=${SEED:-1}
 RUNS=${RUNS:-5}            # crossplan runs per case
 NIX_RUNS=${NIX_RUNS:-3}    # Nix runs per case (slow)
+FLOOR_RUNS=${FLOOR_RUNS:-5} # h2load runs per case
 LATENCIES=${LATENCIES:-"20 0"}
 NIX_SID=${NIX_SID:-1}      # also time Nix 2.34 (needs root: a chroot)
 NIX_SID_BIG=${NIX_SID_BIG:-0}
@@ -202,8 +213,8 @@ time_cmd() {
 # with that cache directory
 peak_rss() {
   # shellcheck disable=SC2046 # one argument per root
-  XDG_CACHE_HOME=$1 /usr/bin/time -v "$CROSSPLAN" status --json --substituters "$SUBS" \
-    --trusted-public-keys "$KEYS" --require-sigs true $(cat "$ROOTS") > /dev/null 2> "$1.rss" || true
+  XDG_CACHE_HOME=$1 /usr/bin/time -v "$CROSSPLAN" -v status --json --substituters "$SUBS" \
+    --trusted-public-keys "$KEYS" --require-sigs true $(cat "$ROOTS") > "$1.json" 2> "$1.rss" || true
   local rss user sys
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$1.rss" | tail -1)
   user=$(sed -n 's/.*User time (seconds): //p' "$1.rss" | tail -1)
@@ -228,6 +239,80 @@ servers_cpu() {
 # round "median min max" -> the same to 2 decimals ("-" stays)
 round() {
   python3 -c "import sys; print(' '.join(v if v == '-' else f'{float(v):.2f}' for v in sys.argv[1].split()))" "$1"
+}
+
+HAVE_H2LOAD=0
+command -v h2load > /dev/null && HAVE_H2LOAD=1
+
+# http_floor LOG JSON HI HI_DIR LO LO_DIR -> "median min max" seconds, then "h2load-CPU servers-CPU"
+# (medians, seconds), for h2load to send the requests of the crossplan run
+# whose `-v` log is LOG and answer JSON (see the header); "- - - - -" without
+# h2load or the counts.
+http_floor() {
+  if [ "$HAVE_H2LOAD" = 0 ]; then echo "- - - - -"; return; fi
+  local plan
+  plan=$(python3 - "$@" "$WORK/floor" <<'PY'
+import json, os, re, sys
+log, answer, hi, hi_dir, lo, lo_dir, out = sys.argv[1:]
+text = re.sub(r"\x1b\[[0-9;]*m", "", open(log).read())
+def field(name, line_has):
+    for line in text.splitlines():
+        if line_has in line:
+            m = re.search(rf"\b{name}=(\d+)", line)
+            if m:
+                return int(m.group(1))
+    return None
+requests, window, lookups = field("requests", "lookups done"), field("window", "lookups done"), field("lookups", "walked")
+if None in (requests, window, lookups):
+    sys.exit(0)
+caches = json.load(open(answer))["caches"]
+dirs = {hi: hi_dir, lo: lo_dir}
+# Every lookup asks the first cache (priority order); those it lacks, the second.
+counts = [lookups, requests - lookups]
+for i, (cache, n) in enumerate(zip(caches, counts)):
+    if n == 0 or cache["url"] not in dirs:
+        continue
+    names = sorted(f for f in os.listdir(dirs[cache["url"]]) if f.endswith(".narinfo"))
+    found = min(cache["paths"], n, len(names))
+    # h2load's clients each take the list from its start, so found and
+    # missing files are spread evenly: every prefix has the run's share.
+    hits, misses = iter(names[:found]), (f"{k:032d}.narinfo" for k in range(n))
+    uris = [next(hits) if (j + 1) * found // n > j * found // n else next(misses) for j in range(n)]
+    with open(f"{out}.{i}", "w") as f:
+        f.write("".join(f"{cache['url']}/{u}\n" for u in uris))
+    share = max(1, round(window * n / max(requests, 1)))
+    print(n, share, f"{out}.{i}")
+PY
+)
+  if [ -z "$plan" ]; then echo "- - - - -"; return; fi
+  : > "$WORK/floor.times"; : > "$WORK/floor.cpu"
+  local run n c f a b before hcpu pidlist
+  for run in $(seq "$FLOOR_RUNS"); do
+    before=$(servers_cpu)
+    rm -f "$WORK"/floor.*.h2cpu
+    a=$(date +%s.%N)
+    pidlist=()
+    while read -r n c f; do
+      /usr/bin/time -f "%U %S" -o "$f.h2cpu" h2load --h1 -n "$n" -c "$c" -i "$f" > "$f.out" 2>&1 &
+      pidlist+=($!)
+    done <<< "$plan"
+    wait "${pidlist[@]}" || true  # judged by its output below
+    b=$(date +%s.%N)
+    while read -r n c f; do
+      # a missing file's 404 counts as "failed"; errors and time-outs must not happen
+      if ! grep -q "$n done, .* 0 errored, 0 timeout" "$f.out"; then
+        echo "bench: h2load failed: $(grep -E 'requests:|error' "$f.out" | head -2 | tr '\n' ' ')" >&2
+        echo "- - - - -"; return
+      fi
+    done <<< "$plan"
+    hcpu=$(awk '{s += $1 + $2} END {print s}' "$WORK"/floor.*.h2cpu)
+    python3 -c "print($b - $a)" >> "$WORK/floor.times"
+    echo "$hcpu $(python3 -c "print($(servers_cpu) - $before)")" >> "$WORK/floor.cpu"
+  done
+  echo "$(stats "$WORK/floor.times") $(python3 -c "
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+print(f'{statistics.median(r[0] for r in rows):.2f} {statistics.median(r[1] for r in rows):.2f}')" "$WORK/floor.cpu")"
 }
 
 results=$WORK/results.txt
@@ -299,9 +384,13 @@ bench_graph() {
     rm -rf "$WORK/xdg-cp"
     read -r rss_cold cpu_cold <<< "$(peak_rss "$WORK/xdg-cp")"
     read -r rss_warm _ <<< "$(peak_rss "$WORK/xdg-warm")"
+    local floor floor_t floor_cpu
+    floor=$(http_floor "$WORK/xdg-cp.rss" "$WORK/xdg-cp.json" "$HI" "$hi_dir" "$LO" "$lo_dir")
+    floor_t=$(echo "$floor" | cut -d' ' -f1-3)
+    floor_cpu=$(echo "$floor" | cut -d' ' -f4-5)
     rm -rf "$WORK/xdg-cp" "$WORK/xdg-warm"
-    echo "$nodes|$lat|$nix_t|$nix234_t|$cold_t|$warm_t|$rss_cold|$rss_warm|$cpu_cold $srv_cpu|$agree" >> "$results"
-    echo "   median min max (s): nix 2.8 $(round "$nix_t"), nix 2.34 $(round "$nix234_t"), crossplan cold $(round "$cold_t"), warm $(round "$warm_t"); RSS cold $rss_cold KiB, warm $rss_warm KiB; CPU s of a cold run: crossplan $cpu_cold, cache servers $srv_cpu" >&2
+    echo "$nodes|$lat|$nix_t|$nix234_t|$cold_t|$warm_t|$rss_cold|$rss_warm|$cpu_cold $srv_cpu|$floor_t|$floor_cpu|$agree" >> "$results"
+    echo "   median min max (s): nix 2.8 $(round "$nix_t"), nix 2.34 $(round "$nix234_t"), crossplan cold $(round "$cold_t"), warm $(round "$warm_t"), HTTP floor $(round "$floor_t"); RSS cold $rss_cold KiB, warm $rss_warm KiB; CPU s of a cold run: crossplan $cpu_cold, cache servers $srv_cpu; of the floor: h2load / servers $floor_cpu" >&2
     cleanup
   done
 }
@@ -323,7 +412,7 @@ import sys
 # <= 6 x the NODES graph's, RSS <= 600 MiB, agreeing with Nix.
 path, base, size, runs, nix_runs, machine = sys.argv[1:]
 base, size = int(base), int(size)
-rows = [l.rstrip("\n").split("|", 9) for l in open(path) if l.strip()]
+rows = [l.rstrip("\n").split("|", 11) for l in open(path) if l.strip()]
 if not rows:
     print("bench: nothing was measured (is LATENCIES empty?)", file=sys.stderr)
     sys.exit(1)
@@ -347,14 +436,17 @@ print(f"\ncrossplan status vs nix-store --realise --dry-run, cold narinfo caches
       f"{f' (1 on the {size:,}-derivation graph)' if size else ''}; {machine}\n")
 print("| derivations | latency | Nix 2.8 | Nix 2.34 | crossplan cold | crossplan warm "
       "| RSS MiB cold / warm | CPU s of a cold run: crossplan / cache servers "
+      "| HTTP floor (h2load): s, CPU s h2load / servers "
       "| cold ÷ Nix 2.8 | cold ÷ Nix 2.34 | goals | agrees with Nix |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 ok = True
 unmeasured = False
 base_cold = {r[1]: tri(r[4])[0] for r in rows if int(r[0]) == base}
-for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, agree in rows:
+floors = []
+for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, floor, floor_cpu, agree in rows:
     cpu = " / ".join(cpu.split())
-    n28, n234, cold, warm = tri(n28), tri(n234), tri(cold), tri(warm)
+    n28, n234, cold, warm, floor = tri(n28), tri(n234), tri(cold), tri(warm), tri(floor)
+    floor_cell = "-" if floor is None else f"{fmt(floor)}, {' / '.join(floor_cpu.split())}"
     rss_c, rss_w = int(rss_c or 0) / 1024, int(rss_w or 0) / 1024
     agree = agree.strip()
     goals = []
@@ -375,6 +467,11 @@ for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, agree in rows:
                 m = cold[0] / n234[0] <= 0.05
                 goals.append(f"≤ 0.05 × Nix 2.34: {'met' if m else 'NOT met'}")
                 met &= m
+                if floor is not None and floor[0] > 0.05 * n234[0]:
+                    floors.append(f"{int(nodes):,} derivations at {lat} ms: sending the cold run's requests "
+                                  f"with its window and nothing else (h2load) took {floor[0]:.2f} s, "
+                                  f"{floor[0] / n234[0]:.3f} × Nix 2.34: above the goal of 0.05 × "
+                                  f"({0.05 * n234[0]:.2f} s) before any other work")
             elif not size:
                 goals.append("≤ 0.05 × Nix 2.34: not measured (NIX_SID=0)")
                 unmeasured = True
@@ -388,8 +485,10 @@ for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, agree in rows:
     compared = not agree.startswith("(")
     ok &= met and (not compared or (agree.startswith("yes") and "NO" not in agree))
     print(f"| {int(nodes):,} | {lat} ms | {fmt(n28)} | {fmt(n234)} | {fmt(cold)} | {fmt(warm)} | "
-          f"{rss_c:.0f} / {rss_w:.0f} | {cpu} | {ratio(cold[0], n28 and n28[0])} | "
+          f"{rss_c:.0f} / {rss_w:.0f} | {cpu} | {floor_cell} | {ratio(cold[0], n28 and n28[0])} | "
           f"{ratio(cold[0], n234 and n234[0])} | {'; '.join(goals)} | {agree} |")
+for line in floors:
+    print(f"\n{line}")
 if not ok:
     print("\nSOME GOALS NOT MET")
 elif unmeasured:

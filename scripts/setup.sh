@@ -26,7 +26,7 @@ bash scripts/setup-cup.sh
 
 echo "== setup: tools for crossplan's tests and benchmark"
 need=()
-for p in time hyperfine; do
+for p in time hyperfine nghttp2-client; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
