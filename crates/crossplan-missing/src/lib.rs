@@ -14,8 +14,8 @@ use serde::Serialize;
 
 pub use closure::{ClosureStatus, NodeStatus, closure_status};
 pub use walk::{
-    Lookups, MissingError, Options, PathHit, PathLookup, Progress, RootClosure, query_missing,
-    query_missing_in,
+    Lookups, MissingError, Options, PathHit, PathLookup, Progress, RootClosure, Stage,
+    query_missing, query_missing_in,
 };
 
 /// The answer: what a `nix build` of the requests would do.

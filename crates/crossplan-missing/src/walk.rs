@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use crossplan_store::drv::DrvInfo;
 use crossplan_store::request::{Outputs, Request};
@@ -132,6 +132,62 @@ pub struct Progress {
     pub builds: AtomicU64,
     /// Paths found to be fetched so far.
     pub fetches: AtomicU64,
+    /// What the work is doing now (a [`Stage`]).
+    stage: AtomicU8,
+}
+
+/// What a walk is doing, for a progress display: the counters alone cannot
+/// tell a walk that is reading `.drv` files from one that is saving its
+/// results after its last lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading the roots' derivation closure.
+    Reading,
+    /// Asking the store which outputs are valid, and the narinfo disk cache
+    /// what it holds.
+    Checking,
+    /// Looking paths up in the caches.
+    LookingUp,
+    /// Putting the answer together.
+    Answering,
+    /// Saving what was learnt (the narinfo disk cache).
+    Saving,
+}
+
+impl Stage {
+    const ALL: [Self; 5] = [
+        Self::Reading,
+        Self::Checking,
+        Self::LookingUp,
+        Self::Answering,
+        Self::Saving,
+    ];
+
+    /// A few words for a progress line.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Reading => "reading derivations",
+            Self::Checking => "checking validity",
+            Self::LookingUp => "looking up",
+            Self::Answering => "assembling the answer",
+            Self::Saving => "saving the narinfo cache",
+        }
+    }
+}
+
+impl Progress {
+    /// What the work is doing now.
+    #[must_use]
+    pub fn stage(&self) -> Stage {
+        let index = usize::from(self.stage.load(Ordering::Relaxed));
+        Stage::ALL.get(index).copied().unwrap_or(Stage::Reading)
+    }
+
+    /// Say what the work does from now on.
+    pub fn set_stage(&self, stage: Stage) {
+        self.stage.store(stage as u8, Ordering::Relaxed);
+    }
 }
 
 /// Why the walk could not answer.
@@ -260,6 +316,7 @@ pub async fn query_missing_in<L: Lookups>(
     progress
         .drvs_read
         .store(graph.drvs.len() as u64, Ordering::Relaxed);
+    progress.set_stage(Stage::Checking);
 
     // Validity of every known output of the closure, in one batch; meanwhile
     // the narinfo disk cache is read for every output (those turn out to be
@@ -328,6 +385,7 @@ pub async fn query_missing_in<L: Lookups>(
     // Built the first time the walk waits for the network (see `run`).
     walk.speculate_from = (opts.use_substitutes && opts.speculate).then_some(roots);
     let t2 = std::time::Instant::now();
+    progress.set_stage(Stage::LookingUp);
     walk.run(lookups).await?;
     let walked = t2.elapsed();
     let stats = &walk.stats;
@@ -347,6 +405,7 @@ pub async fn query_missing_in<L: Lookups>(
          underfilled: fewer lookups in flight than the window; starved: nothing left to send)"
     );
     let t3 = std::time::Instant::now();
+    progress.set_stage(Stage::Answering);
     let answer = walk.answer();
     tracing::info!(
         rss_mib = crossplan_store::rss_mib(),

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use crossplan_cache::StorePath;
 use crossplan_missing::cache::CacheLookups;
 use crossplan_missing::{
-    Lookups, Options, PathLookup, Progress, RootClosure, query_missing, query_missing_in,
+    Lookups, Options, PathLookup, Progress, RootClosure, Stage, query_missing, query_missing_in,
 };
 use crossplan_store::request::{Request, resolve_roots};
 use crossplan_store::store::LocalStore;
@@ -98,9 +98,12 @@ async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
                 ..Options::default()
             };
             let progress = Progress::default();
+            assert_eq!(progress.stage(), Stage::Reading);
             let missing = query_missing(&store, &roots, &lookups, &opts, &progress)
                 .await
                 .expect("walk");
+            // The line says what comes after the last lookup.
+            assert_eq!(progress.stage(), Stage::Answering, "seed {seed}: stage");
             // A progress line ends at N of N lookups: the speculative ones the
             // walk did not need leave the count (it once ended near N of 2N).
             let (queued, done) = (

@@ -26,7 +26,9 @@ use anyhow::Context as _;
 use crossplan_cache::{
     CacheError, ClientConfig, DiskCacheConfig, Substituters, TrustedKeys, parse_substituters,
 };
-use crossplan_missing::{LookupFailure, Missing, Options, Progress, RootClosure, query_missing_in};
+use crossplan_missing::{
+    LookupFailure, Missing, Options, Progress, RootClosure, Stage, query_missing_in,
+};
 use crossplan_store::closure_cache::ClosureCache;
 use crossplan_store::request::{Request, Root, parse_root, resolve_roots};
 use crossplan_store::settings::{NixSettings, store_dir_from_env};
@@ -269,6 +271,7 @@ impl Engine {
             "lookups done"
         );
         let t = Instant::now();
+        progress.set_stage(Stage::Saving);
         if let Err(err) = self.substituters.flush().await {
             tracing::warn!("could not save the narinfo cache: {err}");
         }

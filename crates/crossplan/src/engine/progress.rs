@@ -49,12 +49,7 @@ impl ProgressLine {
                 let p = &progress;
                 b.set_length(p.lookups_queued.load(Ordering::Relaxed));
                 b.set_position(p.lookups_done.load(Ordering::Relaxed));
-                b.set_message(format!(
-                    "{} drvs read, {} to build, {} to fetch",
-                    p.drvs_read.load(Ordering::Relaxed),
-                    p.builds.load(Ordering::Relaxed),
-                    p.fetches.load(Ordering::Relaxed)
-                ));
+                b.set_message(message(p));
                 b.tick();
                 tokio::time::sleep(TICK).await;
             }
@@ -71,5 +66,48 @@ impl ProgressLine {
             t.abort();
         }
         self.bar.finish_and_clear();
+    }
+}
+
+/// The line's words after the lookup count: the counters, and what the work
+/// is doing (after the last lookup, the count stands still while the answer
+/// is put together and saved, which must not look like a hang).
+fn message(p: &Progress) -> String {
+    format!(
+        "{} drvs read, {} to build, {} to fetch; {}",
+        p.drvs_read.load(Ordering::Relaxed),
+        p.builds.load(Ordering::Relaxed),
+        p.fetches.load(Ordering::Relaxed),
+        p.stage().describe()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossplan_missing::Stage;
+
+    #[test]
+    fn the_message_says_what_the_work_does() {
+        let p = Progress::default();
+        p.drvs_read.store(18_000, Ordering::Relaxed);
+        p.builds.store(3, Ordering::Relaxed);
+        p.fetches.store(4, Ordering::Relaxed);
+        let cases = [
+            (None, "reading derivations"),
+            (Some(Stage::Checking), "checking validity"),
+            (Some(Stage::LookingUp), "looking up"),
+            (Some(Stage::Answering), "assembling the answer"),
+            (Some(Stage::Saving), "saving the narinfo cache"),
+        ];
+        for (stage, words) in cases {
+            if let Some(stage) = stage {
+                p.set_stage(stage);
+            }
+            assert_eq!(
+                message(&p),
+                format!("18000 drvs read, 3 to build, 4 to fetch; {words}")
+            );
+        }
     }
 }
