@@ -111,7 +111,8 @@ pub fn dot(m: &Missing) -> String {
 }
 
 pub async fn run(args: ExplainArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
-    let engine = Engine::open(&args.cache).await?;
+    // A store-path root's closure is read while Nix's settings load.
+    let engine = Engine::open_for(&args.cache, std::slice::from_ref(&args.root)).await?;
     let progress = Arc::new(Progress::default());
     let line = ProgressLine::start(progress.clone(), progress::wanted(args.dot), "explain");
     let m = engine

@@ -64,6 +64,35 @@ fn oracle_http_caches_many_seeds() {
                 hi.requests(),
                 lo.requests()
             );
+            // The roots are store paths, so their closure was read while Nix's
+            // settings loaded; `explain` does the same for its one root.
+            if !run.stderr.contains("resolved the roots") || !run.stderr.contains("early=true") {
+                diffs.push("status did not read the roots' closure ahead".into());
+            }
+            let explain = support::crossplan(
+                &[
+                    "explain".into(),
+                    "-v".into(),
+                    "--substituters".into(),
+                    format!("{} {}", urls[1], urls[0]),
+                    "--trusted-public-keys".into(),
+                    fx.trusted_keys(Trust::GoodSigs),
+                    t[0].clone(),
+                ],
+                // its own cache directory: the one closure file of `xdg` is
+                // damaged on purpose below
+                tempfile::tempdir().expect("xdg").path(),
+                std::time::Duration::from_secs(120),
+            );
+            explain.assert_no_panic();
+            if explain.code != 0 || !explain.stderr.contains("early=true") {
+                diffs.push(format!(
+                    "explain {}: exit {}, closure read ahead: {}",
+                    t[0],
+                    explain.code,
+                    explain.stderr.contains("early=true")
+                ));
+            }
             // Warm: the same answer from the narinfo cache alone, references that
             // no cache holds included, without a single request.
             let sent = hi.requests() + lo.requests();
