@@ -53,7 +53,7 @@ SIZE=${SIZE:-}             # the scale point's graph size (empty: none)
 SEED=${SEED:-1}
 RUNS=${RUNS:-5}            # crossplan runs per case
 NIX_RUNS=${NIX_RUNS:-3}    # Nix runs per case (slow)
-FLOOR_RUNS=${FLOOR_RUNS:-5} # h2load runs per case
+FLOOR_RUNS=${FLOOR_RUNS:-5} # h2load runs per case (0: no HTTP floor)
 LATENCIES=${LATENCIES:-"20 0"}
 NIX_SID=${NIX_SID:-1}      # also time Nix 2.34 (needs root: a chroot)
 NIX_SID_BIG=${NIX_SID_BIG:-0}
@@ -242,7 +242,13 @@ round() {
 }
 
 HAVE_H2LOAD=0
-command -v h2load > /dev/null && HAVE_H2LOAD=1
+if [ "$FLOOR_RUNS" -gt 0 ] 2> /dev/null; then
+  if command -v h2load > /dev/null; then
+    HAVE_H2LOAD=1
+  else
+    echo "bench: h2load not found (Debian: nghttp2-client; scripts/setup.sh installs it): no HTTP floor" >&2
+  fi
+fi
 
 # http_floor LOG JSON HI HI_DIR LO LO_DIR -> "median min max" seconds, then "h2load-CPU servers-CPU"
 # (medians, seconds), for h2load to send the requests of the crossplan run
@@ -267,21 +273,28 @@ if None in (requests, window, lookups):
     sys.exit(0)
 caches = json.load(open(answer))["caches"]
 dirs = {hi: hi_dir, lo: lo_dir}
-# Every lookup asks the first cache (priority order); those it lacks, the second.
+# Every lookup asks the first cache (priority order); those it lacks, the
+# second (the bench injects no faults, so there are no retries). So the first
+# found lookups - (requests - lookups); the second's hits are not logged, and
+# the paths fetched from it stand in for them.
 counts = [lookups, requests - lookups]
-for i, (cache, n) in enumerate(zip(caches, counts)):
-    if n == 0 or cache["url"] not in dirs:
+hits = [2 * lookups - requests] + [c["paths"] for c in caches[1:]]
+for i, (cache, n, found) in enumerate(zip(caches, counts, hits)):
+    if n <= 0 or cache["url"] not in dirs:
         continue
     names = sorted(f for f in os.listdir(dirs[cache["url"]]) if f.endswith(".narinfo"))
-    found = min(cache["paths"], n, len(names))
+    found = max(0, min(found, n, len(names)))
     # h2load's clients each take the list from its start, so found and
-    # missing files are spread evenly: every prefix has the run's share.
+    # missing files are spread evenly: every prefix has the run's share
+    # (rounded up, so a client that sends one request finds its file).
     hits, misses = iter(names[:found]), (f"{k:032d}.narinfo" for k in range(n))
-    uris = [next(hits) if (j + 1) * found // n > j * found // n else next(misses) for j in range(n)]
+    up = lambda j: -(-j * found // n)
+    uris = [next(hits) if up(j + 1) > up(j) else next(misses) for j in range(n)]
     with open(f"{out}.{i}", "w") as f:
         f.write("".join(f"{cache['url']}/{u}\n" for u in uris))
-    share = max(1, round(window * n / max(requests, 1)))
-    print(n, share, f"{out}.{i}")
+    # h2load wants at least one request per client
+    share = min(n, max(1, round(window * n / max(requests, 1))))
+    print(n, share, found, f"{out}.{i}")
 PY
 )
   if [ -z "$plan" ]; then echo "- - - - -"; return; fi
@@ -292,16 +305,22 @@ PY
     rm -f "$WORK"/floor.*.h2cpu
     a=$(date +%s.%N)
     pidlist=()
-    while read -r n c f; do
+    while read -r n c _ f; do
       /usr/bin/time -f "%U %S" -o "$f.h2cpu" h2load --h1 -n "$n" -c "$c" -i "$f" > "$f.out" 2>&1 &
       pidlist+=($!)
     done <<< "$plan"
     wait "${pidlist[@]}" || true  # judged by its output below
     b=$(date +%s.%N)
-    while read -r n c f; do
-      # a missing file's 404 counts as "failed"; errors and time-outs must not happen
-      if ! grep -q "$n done, .* 0 errored, 0 timeout" "$f.out"; then
-        echo "bench: h2load failed: $(grep -E 'requests:|error' "$f.out" | head -2 | tr '\n' ' ')" >&2
+    while read -r n c found f; do
+      # A missing file's 404 counts as "failed" in h2load's words; errors,
+      # time-outs, 3xx and 5xx must not happen, and files meant to be found
+      # must be (each client takes the list from its start, so the count of
+      # 2xx is near `found`, not equal to it).
+      local ok2xx
+      ok2xx=$(sed -n 's/^status codes: \([0-9]*\) 2xx, 0 3xx, [0-9]* 4xx, 0 5xx$/\1/p' "$f.out")
+      if ! grep -q "$n done, .* 0 errored, 0 timeout" "$f.out" || [ -z "$ok2xx" ] \
+        || { [ "$found" -gt 0 ] && [ "$ok2xx" = 0 ]; }; then
+        echo "bench: h2load failed ($f.out): $(grep -E 'requests:|status codes:' "$f.out" | tr '\n' ' ')$(tail -1 "$f.out")" >&2
         echo "- - - - -"; return
       fi
     done <<< "$plan"
@@ -436,7 +455,7 @@ print(f"\ncrossplan status vs nix-store --realise --dry-run, cold narinfo caches
       f"{f' (1 on the {size:,}-derivation graph)' if size else ''}; {machine}\n")
 print("| derivations | latency | Nix 2.8 | Nix 2.34 | crossplan cold | crossplan warm "
       "| RSS MiB cold / warm | CPU s of a cold run: crossplan / cache servers "
-      "| HTTP floor (h2load): s, CPU s h2load / servers "
+      "| HTTP floor (h2load): s; CPU s h2load / servers "
       "| cold ÷ Nix 2.8 | cold ÷ Nix 2.34 | goals | agrees with Nix |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 ok = True
@@ -446,7 +465,7 @@ floors = []
 for nodes, lat, n28, n234, cold, warm, rss_c, rss_w, cpu, floor, floor_cpu, agree in rows:
     cpu = " / ".join(cpu.split())
     n28, n234, cold, warm, floor = tri(n28), tri(n234), tri(cold), tri(warm), tri(floor)
-    floor_cell = "-" if floor is None else f"{fmt(floor)}, {' / '.join(floor_cpu.split())}"
+    floor_cell = "-" if floor is None else f"{fmt(floor)}; {' / '.join(floor_cpu.split())}"
     rss_c, rss_w = int(rss_c or 0) / 1024, int(rss_w or 0) / 1024
     agree = agree.strip()
     goals = []

@@ -141,6 +141,8 @@ pub struct Progress {
 /// results after its last lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// Evaluating installables (`nix eval`) to find the roots' derivations.
+    Evaluating,
     /// Reading the roots' derivation closure.
     Reading,
     /// Asking the store which outputs are valid, and the narinfo disk cache
@@ -150,12 +152,13 @@ pub enum Stage {
     LookingUp,
     /// Putting the answer together.
     Answering,
-    /// Saving what was learnt (the narinfo disk cache).
+    /// Saving what was learnt (the narinfo disk cache, the closure cache).
     Saving,
 }
 
 impl Stage {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
+        Self::Evaluating,
         Self::Reading,
         Self::Checking,
         Self::LookingUp,
@@ -167,21 +170,22 @@ impl Stage {
     #[must_use]
     pub fn describe(self) -> &'static str {
         match self {
+            Self::Evaluating => "evaluating",
             Self::Reading => "reading derivations",
             Self::Checking => "checking validity",
             Self::LookingUp => "looking up",
             Self::Answering => "assembling the answer",
-            Self::Saving => "saving the narinfo cache",
+            Self::Saving => "saving caches",
         }
     }
 }
 
 impl Progress {
-    /// What the work is doing now.
+    /// What the work is doing now ([`Stage::Evaluating`] until told).
     #[must_use]
     pub fn stage(&self) -> Stage {
         let index = usize::from(self.stage.load(Ordering::Relaxed));
-        Stage::ALL.get(index).copied().unwrap_or(Stage::Reading)
+        Stage::ALL.get(index).copied().unwrap_or(Stage::Evaluating)
     }
 
     /// Say what the work does from now on.
@@ -294,6 +298,7 @@ pub async fn query_missing<L: Lookups>(
     opts: &Options,
     progress: &Progress,
 ) -> Result<Missing, MissingError> {
+    progress.set_stage(Stage::Reading);
     let closure = RootClosure::load(store, roots)?;
     query_missing_in(store, roots, closure, lookups, opts, progress).await
 }

@@ -98,7 +98,7 @@ async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
                 ..Options::default()
             };
             let progress = Progress::default();
-            assert_eq!(progress.stage(), Stage::Reading);
+            assert_eq!(progress.stage(), Stage::Evaluating);
             let missing = query_missing(&store, &roots, &lookups, &opts, &progress)
                 .await
                 .expect("walk");

@@ -241,9 +241,12 @@ impl Engine {
             None => {
                 let store = self.store.clone();
                 let args = roots.to_vec();
+                let progress = progress.clone();
+                progress.set_stage(Stage::Evaluating);
                 tokio::task::spawn_blocking(move || {
                     let requests = resolve_roots(&args, &store)?;
                     check_outputs(&requests, &store)?;
+                    progress.set_stage(Stage::Reading);
                     let closure = RootClosure::load(&store, &requests)?;
                     anyhow::Ok((requests, closure))
                 })

@@ -40,7 +40,7 @@ impl ProgressLine {
             b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             b.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{spinner} {elapsed:>4} {prefix}: {pos}/{len} lookups  {msg}",
+                    "{spinner} {elapsed:>4} {prefix}: {pos}/{len} lookups  {wide_msg}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );
@@ -69,16 +69,17 @@ impl ProgressLine {
     }
 }
 
-/// The line's words after the lookup count: the counters, and what the work
-/// is doing (after the last lookup, the count stands still while the answer
-/// is put together and saved, which must not look like a hang).
+/// The line's words after the lookup count: what the work is doing (after
+/// the last lookup, the count stands still while the answer is put together
+/// and saved, which must not look like a hang), then the counters. The line
+/// is cut at the terminal's width (`wide_msg`), so the stage comes first.
 fn message(p: &Progress) -> String {
     format!(
-        "{} drvs read, {} to build, {} to fetch; {}",
+        "{}; {} drvs read, {} to build, {} to fetch",
+        p.stage().describe(),
         p.drvs_read.load(Ordering::Relaxed),
         p.builds.load(Ordering::Relaxed),
         p.fetches.load(Ordering::Relaxed),
-        p.stage().describe()
     )
 }
 
@@ -94,11 +95,13 @@ mod tests {
         p.builds.store(3, Ordering::Relaxed);
         p.fetches.store(4, Ordering::Relaxed);
         let cases = [
-            (None, "reading derivations"),
+            (None, "evaluating"),
+            (Some(Stage::Reading), "reading derivations"),
             (Some(Stage::Checking), "checking validity"),
             (Some(Stage::LookingUp), "looking up"),
             (Some(Stage::Answering), "assembling the answer"),
-            (Some(Stage::Saving), "saving the narinfo cache"),
+            (Some(Stage::Saving), "saving caches"),
+            (Some(Stage::Evaluating), "evaluating"),
         ];
         for (stage, words) in cases {
             if let Some(stage) = stage {
@@ -106,7 +109,7 @@ mod tests {
             }
             assert_eq!(
                 message(&p),
-                format!("18000 drvs read, 3 to build, 4 to fetch; {words}")
+                format!("{words}; 18000 drvs read, 3 to build, 4 to fetch")
             );
         }
     }

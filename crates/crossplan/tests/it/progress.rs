@@ -83,7 +83,7 @@ fn progress_oracle_line_on_a_terminal_only_and_never_for_json() {
     assert!(text.contains("status: "), "{text}");
     // It says what the work is doing: here, waiting on the slow cache.
     assert!(
-        text.contains("; looking up"),
+        text.contains("looking up; "),
         "the line does not say what the work does:\n{text}"
     );
     assert!(
