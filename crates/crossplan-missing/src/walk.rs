@@ -242,6 +242,8 @@ impl WalkStats {
 /// walk reads from the local store before it asks any cache.
 #[derive(Debug)]
 pub struct RootClosure {
+    /// The roots, as given.
+    roots: Vec<Request>,
     /// The roots' store paths (`.drv` or opaque), sorted, without duplicates.
     root_paths: Vec<StorePath>,
     /// Those of them that are valid.
@@ -254,7 +256,8 @@ impl RootClosure {
     /// Read it: the roots' validity, then the closure of the valid root
     /// derivations (an unregistered root `.drv` is unknown and must not be
     /// read). Blocking; a caller may run it beside other work (e.g. while
-    /// Nix's settings load) and hand it to [`query_missing_in`].
+    /// Nix's settings load) and hand it to [`query_missing_in`], which walks
+    /// from these roots.
     pub fn load(store: &LocalStore, roots: &[Request]) -> Result<Self, MissingError> {
         let mut root_paths: Vec<StorePath> = roots
             .iter()
@@ -282,10 +285,17 @@ impl RootClosure {
             "read the derivation closure"
         );
         Ok(Self {
+            roots: roots.to_vec(),
             root_paths,
             valid_roots,
             graph,
         })
+    }
+
+    /// The roots it was read for.
+    #[must_use]
+    pub fn roots(&self) -> &[Request] {
+        &self.roots
     }
 }
 
@@ -300,20 +310,20 @@ pub async fn query_missing<L: Lookups>(
 ) -> Result<Missing, MissingError> {
     progress.set_stage(Stage::Reading);
     let closure = RootClosure::load(store, roots)?;
-    query_missing_in(store, roots, closure, lookups, opts, progress).await
+    query_missing_in(store, closure, lookups, opts, progress).await
 }
 
-/// [`query_missing`] over a closure already read by [`RootClosure::load`] for
-/// the same `roots` and `store`.
+/// [`query_missing`] of the roots of a closure already read by
+/// [`RootClosure::load`] from the same `store`.
 pub async fn query_missing_in<L: Lookups>(
     store: &LocalStore,
-    roots: &[Request],
     closure: RootClosure,
     lookups: &L,
     opts: &Options,
     progress: &Progress,
 ) -> Result<Missing, MissingError> {
     let RootClosure {
+        roots,
         root_paths,
         valid_roots,
         graph,

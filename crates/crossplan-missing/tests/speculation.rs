@@ -136,9 +136,9 @@ async fn speculation_changes_no_answer_and_skips_outputs_nobody_wants() {
         let (substituters, _, _) = support::open_good_caches(&fx, &store).await;
         let closure = RootClosure::load(&store, &roots).expect("closure");
         let progress = Progress::default();
+        assert_eq!(closure.roots(), &roots[..]);
         let early = query_missing_in(
             &store,
-            &roots,
             closure,
             &CacheLookups(&substituters),
             &Options::default(),

@@ -77,7 +77,7 @@ pub struct Engine {
 struct Prefetched {
     /// The command line's spellings of the roots.
     args: Vec<String>,
-    requests: Vec<Request>,
+    /// Their closure (which holds them resolved).
     closure: RootClosure,
 }
 
@@ -111,7 +111,6 @@ fn prefetch(roots: Vec<String>, args: &CacheArgs) -> Option<(LocalStore, Prefetc
         store,
         Prefetched {
             args: roots,
-            requests,
             closure,
         },
     ))
@@ -236,8 +235,8 @@ impl Engine {
         undone_walk(roots, progress);
         let prefetched = self.lock_prefetched().take().filter(|p| p.args == roots);
         let early = prefetched.is_some();
-        let (requests, closure) = match prefetched {
-            Some(p) => (p.requests, p.closure),
+        let closure = match prefetched {
+            Some(p) => p.closure,
             None => {
                 let store = self.store.clone();
                 let args = roots.to_vec();
@@ -248,23 +247,16 @@ impl Engine {
                     check_outputs(&requests, &store)?;
                     progress.set_stage(Stage::Reading);
                     let closure = RootClosure::load(&store, &requests)?;
-                    anyhow::Ok((requests, closure))
+                    anyhow::Ok(closure)
                 })
                 .await
                 .context("instantiating the roots")??
             }
         };
-        tracing::info!(roots = requests.len(), early, "resolved the roots");
+        tracing::info!(roots = closure.roots().len(), early, "resolved the roots");
         let adapter = crossplan_missing::cache::CacheLookups(&self.substituters);
-        let mut missing = query_missing_in(
-            &self.store,
-            &requests,
-            closure,
-            &adapter,
-            &self.options,
-            progress,
-        )
-        .await?;
+        let mut missing =
+            query_missing_in(&self.store, closure, &adapter, &self.options, progress).await?;
         let stats = self.substituters.stats();
         tracing::info!(
             requests = stats.requests,
