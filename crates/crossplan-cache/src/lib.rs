@@ -26,6 +26,7 @@ mod cache_info;
 mod client;
 mod disk;
 mod error;
+mod fdlimit;
 mod keys;
 mod netrc;
 mod retry;

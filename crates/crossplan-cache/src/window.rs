@@ -1,6 +1,6 @@
 //! How many HTTP requests are in flight at once.
 //!
-//! Requests in flight hide round trips: with 20 ms to the cache, 512 of them keep the
+//! Requests in flight hide round trips: with 20 ms to the cache, 1000 of them keep the
 //! client busy. When the caches answer within a fraction of a millisecond (a cache on the
 //! LAN or on this machine), hundreds of connections only add sockets, context switches and
 //! server load: 32 do the same work faster. The window starts at `--jobs` and shrinks to
@@ -16,8 +16,10 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Client time one request costs (sending, parsing, checking the signature) with some
 /// headroom: a window of `rtt ÷ REQUEST_COST` requests keeps the client busy while the
-/// answers travel.
-pub(crate) const REQUEST_COST: Duration = Duration::from_micros(40);
+/// answers travel. A cold run measured ~65 µs of CPU per request on 2 cores (~33 µs of
+/// wall time), but its requests wait on the walk too: 40 µs (a window of 500 at 20 ms)
+/// left the link idle, 20 µs (1000) gave 1.99 → 1.54 s on the 18k bench graph.
+pub(crate) const REQUEST_COST: Duration = Duration::from_micros(20);
 
 /// The smallest window, whatever the round trip.
 pub(crate) const MIN_WINDOW: usize = 32;
@@ -130,13 +132,15 @@ mod tests {
     fn window_table() {
         // (max, round trips observed, window after releasing every permit)
         let cases: &[(usize, &[u64], usize)] = &[
-            (512, &[], 512),
-            (512, &[20_000], 500),
-            (512, &[30_000], 512),
-            (512, &[20_000, 25_000], 500),
-            (512, &[200], 32),
-            (512, &[20_000, 200], 32),
-            (512, &[2_000], 50),
+            (1024, &[], 1024),
+            (1024, &[20_000], 1000),
+            (1024, &[30_000], 1024),
+            (1024, &[20_000, 25_000], 1000),
+            (1024, &[200], 32),
+            (1024, &[20_000, 200], 32),
+            (1024, &[2_000], 100),
+            (512, &[20_000], 512),
+            (512, &[5_000], 250),
             (16, &[200], 16),
             (1, &[200], 1),
         ];

@@ -110,7 +110,7 @@ impl Default for Options {
         Self {
             use_substitutes: true,
             always_allow_substitutes: false,
-            jobs: 512,
+            jobs: crossplan_cache::DEFAULT_JOBS,
             speculate: true,
         }
     }

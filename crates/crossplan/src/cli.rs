@@ -95,7 +95,7 @@ pub struct CacheArgs {
     #[arg(long, value_name = "BOOL")]
     pub require_sigs: Option<bool>,
     /// Narinfo lookups in flight at most (at least 1); fewer when the caches
-    /// answer within a few milliseconds (the window shrinks to round trip ÷ 40 µs,
+    /// answer within a few milliseconds (the window shrinks to round trip ÷ 20 µs,
     /// at least 32).
     #[arg(
         long,

@@ -9,6 +9,9 @@ mod common;
 mod disk;
 /// Random transient faults and persistent failures.
 mod faults;
+/// The open-file limit and the window (each case in a child process).
+#[cfg(unix)]
+mod fdlimit;
 /// `file://` caches.
 mod file;
 /// The public cache.nixos.org record for curl-7.82.0-bin and its real signature.

@@ -108,7 +108,7 @@ async fn eighteen_thousand_lookups() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
-    for jobs in [256, 512] {
+    for jobs in [512, crossplan_cache::DEFAULT_JOBS] {
         let (cold, warm) = measure(n, Duration::from_millis(latency), jobs).await;
         eprintln!("{n} lookups at {latency} ms, jobs {jobs}: cold {cold:?}, warm {warm:?}");
     }
