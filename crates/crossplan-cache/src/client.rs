@@ -274,6 +274,10 @@ struct Inner {
     window: Window,
     disk: Option<Arc<DiskCache>>,
     memo: Mutex<Memo>,
+    /// Held by a [`Substituters::flush`] from taking its rows until they are written, so
+    /// a flush waits for the one before it (a run cancelled while the cache is saved in
+    /// the background must not exit before those rows are written).
+    flushing: tokio::sync::Mutex<()>,
     counters: Counters,
 }
 
@@ -373,6 +377,7 @@ impl Substituters {
             window: Window::new(jobs),
             disk,
             memo: Mutex::new(Memo::default()),
+            flushing: tokio::sync::Mutex::new(()),
             counters: Counters::default(),
             config,
         };
@@ -523,11 +528,13 @@ impl Substituters {
     }
 
     /// Write this run's new results to the disk cache in one transaction. Fine to call
-    /// more than once; each call writes only what is new since the last.
+    /// more than once, also concurrently; each call writes only what is new since the
+    /// last, and returns once what the calls before it took is written too.
     pub async fn flush(&self) -> Result<(), CacheError> {
         let Some(disk) = self.inner.disk.clone() else {
             return Ok(());
         };
+        let _flushing = self.inner.flushing.lock().await;
         let mut rows: Vec<Row> = {
             let mut memo = self.inner.lock_memo();
             memo.iter_mut()
@@ -548,14 +555,16 @@ impl Substituters {
         // In key order, the rows go into the table's B-tree left to right: each page is
         // filled once instead of being split and rewritten at random (the memo's order),
         // which made saving a cold run's ~38,000 rows take a quarter of a second.
-        rows.sort_unstable_by(|a, b| (&a.cache, &a.hash_part).cmp(&(&b.cache, &b.hash_part)));
         let path = disk.path().to_owned();
-        tokio::task::spawn_blocking(move || disk.put_many(&rows))
-            .await
-            .map_err(|error| CacheError::DiskCache {
-                path,
-                reason: error.to_string(),
-            })?
+        tokio::task::spawn_blocking(move || {
+            rows.sort_unstable_by(|a, b| (&a.cache, &a.hash_part).cmp(&(&b.cache, &b.hash_part)));
+            disk.put_many(&rows)
+        })
+        .await
+        .map_err(|error| CacheError::DiskCache {
+            path,
+            reason: error.to_string(),
+        })?
     }
 
     /// HTTP requests allowed in flight now: `jobs`, or fewer once the caches answered

@@ -112,26 +112,41 @@ pub(crate) fn fit(jobs: usize, http_caches: usize) -> usize {
         note_fit(jobs, planned.jobs, http_caches, soft, hard);
         return planned.jobs;
     };
-    match set_soft(raise_to, hard) {
-        Ok(()) => {
-            tracing::debug!(
-                "open-file limit raised from {} to {raise_to} for {} requests in flight to {http_caches} HTTP cache(s)",
-                shown(soft),
-                planned.jobs
-            );
-            note_fit(jobs, planned.jobs, http_caches, Some(raise_to), hard);
-            planned.jobs
-        }
-        Err(error) => {
-            // Some systems refuse part of the hard limit (macOS above OPEN_MAX): keep
-            // the soft limit and fit the window into it.
-            let kept = plan(jobs, http_caches, soft, soft);
-            tracing::debug!(
-                "cannot raise the open-file limit from {} to {raise_to}: {error}",
-                shown(soft)
-            );
-            note_fit(jobs, kept.jobs, http_caches, soft, hard);
-            kept.jobs
+    let reached = raise(soft, raise_to, |limit| set_soft(limit, hard));
+    let now = reached.or(soft);
+    let fitted = plan(jobs, http_caches, now, now).jobs;
+    if let Some(reached) = reached {
+        tracing::debug!(
+            "open-file limit raised from {} to {reached} for {fitted} requests in flight to {http_caches} HTTP cache(s)",
+            shown(soft)
+        );
+    }
+    note_fit(jobs, fitted, http_caches, now, hard);
+    fitted
+}
+
+/// Set the soft limit to `wanted` with `set`, or, where that is refused (macOS refuses
+/// more than `kern.maxfilesperproc` while it reports the hard limit as unlimited), to
+/// half as much, and so on while that is still above `soft`. The limit set, if any.
+fn raise(
+    soft: Option<u64>,
+    wanted: u64,
+    mut set: impl FnMut(u64) -> std::io::Result<()>,
+) -> Option<u64> {
+    let mut tried = wanted;
+    loop {
+        match set(tried) {
+            Ok(()) => return Some(tried),
+            Err(error) => {
+                tracing::debug!(
+                    "cannot raise the open-file limit from {} to {tried}: {error}",
+                    shown(soft)
+                );
+                tried /= 2;
+                if tried == 0 || soft.is_some_and(|soft| tried <= soft) {
+                    return None;
+                }
+            }
         }
     }
 }
@@ -153,6 +168,37 @@ fn shown(limit: Option<u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raise_halves_what_is_refused() {
+        type Case = (Option<u64>, u64, u64, Option<u64>, &'static [u64]);
+        // (soft, wanted, the most the system takes, limit set, limits tried)
+        let cases: &[Case] = &[
+            (Some(1024), 3328, u64::MAX, Some(3328), &[3328]),
+            (Some(256), 3328, 1000, Some(832), &[3328, 1664, 832]),
+            (Some(1024), 3328, 1000, None, &[3328, 1664]),
+            (Some(0), 3, 0, None, &[3, 1]),
+        ];
+        for &(soft, wanted, most, expected, expected_tried) in cases {
+            let mut tried = Vec::new();
+            let reached = raise(soft, wanted, |limit| {
+                tried.push(limit);
+                if limit <= most {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::from(std::io::ErrorKind::InvalidInput))
+                }
+            });
+            assert_eq!(
+                reached, expected,
+                "soft {soft:?}, wanted {wanted}, most {most}"
+            );
+            assert_eq!(
+                tried, expected_tried,
+                "soft {soft:?}, wanted {wanted}, most {most}"
+            );
+        }
+    }
 
     #[test]
     fn plan_table() {

@@ -96,7 +96,8 @@ pub struct CacheArgs {
     pub require_sigs: Option<bool>,
     /// Narinfo lookups in flight at most (at least 1); fewer when the caches
     /// answer within a few milliseconds (the window shrinks to round trip ÷ 20 µs,
-    /// at least 32).
+    /// at least 32), or when the open-file limit cannot be raised far enough
+    /// (said with -v).
     #[arg(
         long,
         value_name = "N",

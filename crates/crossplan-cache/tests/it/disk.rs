@@ -229,3 +229,46 @@ async fn stored_record_that_does_not_parse_is_reported() {
         assert_eq!(server.requests(), sent, "preload {preload}");
     }
 }
+
+/// A flush that starts while another is writing returns only once those rows are
+/// written too: what a cancelled run relies on when it saves while the walk's periodic
+/// save is under way (it then exits at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_flush_waits_for_the_rows_being_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = key("test-1", 1);
+    let dir = tmp.path().join("cache");
+    let n = 20_000;
+    write_cache(&dir, Some(CACHE_INFO), &signed_entries(n, &key));
+    let db = tmp.path().join("narinfo.sqlite");
+    let server = CacheServer::start(dir, FaultConfig::default()).unwrap();
+    let caches = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let caches = caches.clone();
+            tokio::spawn(async move { caches.lookup(&path(i)).await.hit.is_some() })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap());
+    }
+    // The first flush takes every row; the second, started right after, has none of
+    // its own and must still wait for the first one's write.
+    let first = {
+        let caches = caches.clone();
+        tokio::spawn(async move { caches.flush().await })
+    };
+    // Taking the rows takes well under a millisecond, writing 20,000 of them tens.
+    tokio::time::sleep(Duration::from_millis(3)).await;
+    assert!(
+        !first.is_finished(),
+        "the first flush ended too soon to test"
+    );
+    caches.flush().await.unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: u32 = conn
+        .query_row("SELECT count(*) FROM narinfo", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(rows, n, "rows on disk when the second flush returned");
+    first.await.unwrap().unwrap();
+}
