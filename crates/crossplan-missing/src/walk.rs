@@ -66,9 +66,9 @@ pub struct PathHit {
 }
 
 /// Where narinfo lookups come from: the substituters, in priority order.
-pub trait Lookups {
+pub trait Lookups: Sync {
     /// Look `path` up in every substituter until one has it.
-    fn lookup(&self, path: StorePath) -> impl Future<Output = PathLookup>;
+    fn lookup(&self, path: StorePath) -> impl Future<Output = PathLookup> + Send;
     /// The answer to `lookup(path)` if it is at hand without waiting (already in
     /// memory); `None` means: call `lookup`. A warm run answers nearly every
     /// lookup here, without a future or a task switch.
@@ -87,7 +87,7 @@ pub trait Lookups {
         false
     }
     /// A hint that these paths may be looked up soon (e.g. to load a disk cache in bulk).
-    fn preload(&self, _paths: &[StorePath]) -> impl Future<Output = ()> {
+    fn preload(&self, _paths: &[StorePath]) -> impl Future<Output = ()> + Send {
         async {}
     }
 }
@@ -407,6 +407,11 @@ pub async fn query_missing_in<L: Lookups>(
     tracing::info!(
         rss_mib = crossplan_store::rss_mib(),
         lookups = walk.requested,
+        unused = walk
+            .nodes
+            .iter()
+            .filter(|n| n.lookup.is_some() && !n.consumed)
+            .count(),
         elapsed_ms = walked.as_millis() as u64,
         "walked"
     );
@@ -500,7 +505,7 @@ struct Node {
     build_index: u32,
 }
 
-type LookupFuture<'a> = Pin<Box<dyn Future<Output = (Id, PathLookup)> + 'a>>;
+type LookupFuture<'a> = Pin<Box<dyn Future<Output = (Id, PathLookup)> + Send + 'a>>;
 
 enum Waiter {
     /// A derivation whose invalid wanted outputs are being looked up.

@@ -217,6 +217,7 @@ impl LocalStore {
                 pending: start.iter().cloned().collect(),
                 seen,
                 busy: 0,
+                idle: 0,
                 failed: None,
                 done: Vec::new(),
             }),
@@ -425,6 +426,10 @@ struct QueueState {
     seen: FxHashSet<StorePath>,
     /// Threads reading a derivation right now (they may queue more).
     busy: usize,
+    /// Threads waiting for work. Waking them is a system call even when none
+    /// waits (std's condvar), and it was one per `.drv` read: only called
+    /// when somebody waits.
+    idle: usize,
     /// The first failure; the other threads stop when they see it.
     failed: Option<StoreError>,
     done: Vec<(StorePath, Arc<DrvInfo>)>,
@@ -449,10 +454,12 @@ impl ReadQueue {
                 if state.busy == 0 {
                     break;
                 }
+                state.idle += 1;
                 state = self
                     .wake
                     .wait(state)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
+                state.idle -= 1;
                 continue;
             };
             state.busy += 1;
@@ -478,7 +485,7 @@ impl ReadQueue {
             }
             // Waiting threads wait for new work, for the end or for a failure.
             let finished = state.busy == 0 && state.pending.is_empty();
-            if added || finished || state.failed.is_some() {
+            if state.idle > 0 && (added || finished || state.failed.is_some()) {
                 self.wake.notify_all();
             }
         }
