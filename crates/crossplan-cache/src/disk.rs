@@ -96,6 +96,9 @@ fn padded(chunk: &[String]) -> impl Iterator<Item = &str> {
         .chain(std::iter::repeat_n(fill, IN_LIST - chunk.len()).flatten())
 }
 
+/// The page size of a new disk cache file, in bytes.
+const PAGE_SIZE: i64 = 16_384;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS narinfo (
     cache        TEXT    NOT NULL,
@@ -196,6 +199,12 @@ impl DiskCache {
         }
         let conn = Connection::open(&config.path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Pages of 16 KiB for a new file (an existing one keeps its own; this must come
+        // before WAL mode and the first table): a row holds a whole narinfo (~500 bytes),
+        // and with SQLite's default 4 KiB a cold run's saves split and rewrote pages all
+        // over the table. Writing 36,000 rows in six batches took 260 -> 165 ms, range
+        // reads got no slower (measured with SQLite 3.40 apart from crossplan).
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         // WAL lets one run read while another writes; NORMAL sync is crash-safe in WAL mode
         // (a killed run loses at most its last transaction, never corrupts the file).
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -598,6 +607,38 @@ mod tests {
         got.sort_by(|x, y| x.0.cmp(&y.0));
         let keys: Vec<_> = got.iter().map(|(h, _)| h.as_str()).collect();
         assert_eq!(keys, ["a", "b", "mid-pos"]);
+    }
+
+    fn page_size(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    /// A new file gets 16 KiB pages; a file written before keeps its 4 KiB pages
+    /// and its rows.
+    #[test]
+    fn new_files_get_large_pages_and_old_ones_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let cache = DiskCache::open(&config).unwrap();
+        cache.put_many(&[row("a", present("A"), now())]).unwrap();
+        drop(cache);
+        assert_eq!(page_size(&config.path), PAGE_SIZE);
+
+        let old = DiskCacheConfig::new(dir.path().join("old.sqlite"));
+        {
+            let conn = Connection::open(&old.path).unwrap();
+            conn.pragma_update(None, "page_size", 4096).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+        }
+        let cache = DiskCache::open(&old).unwrap();
+        cache.put_many(&[row("b", present("B"), now())]).unwrap();
+        assert_eq!(cache.get("https://c", "b"), Some(present("B")));
+        drop(cache);
+        assert_eq!(page_size(&old.path), 4096);
     }
 
     #[test]
