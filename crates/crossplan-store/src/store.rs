@@ -473,8 +473,9 @@ impl ReadQueue {
                 self.wake.notify_all();
             }
         }
-        drop(state);
-        self.wake.notify_all();
+        if state.idle > 0 {
+            self.wake.notify_all();
+        }
     }
 }
 
@@ -492,10 +493,16 @@ fn query_in_parts<'p>(
     std::thread::scope(|scope| {
         let mut pieces = sorted.chunks(size);
         let here = pieces.next().unwrap_or_default();
-        let others: Vec<_> = pieces
-            .map(|piece| scope.spawn(move || query_part(db, piece)))
-            .collect();
-        let mut found = query_part(db, here)?;
+        let mut found = FxHashSet::default();
+        let mut others = Vec::new();
+        for piece in pieces {
+            // A part whose thread cannot start (a thread limit) is asked here.
+            match std::thread::Builder::new().spawn_scoped(scope, move || query_part(db, piece)) {
+                Ok(thread) => others.push(thread),
+                Err(_) => found.extend(query_part(db, piece)?),
+            }
+        }
+        found.extend(query_part(db, here)?);
         for other in others {
             // A panic in a part is raised again here, as it would have been had
             // the part run on this thread.
@@ -722,7 +729,7 @@ mod tests {
             let found = query_in_parts(&db, &sorted, parts).unwrap();
             assert_eq!(found, expected, "{parts} parts");
         }
-        // Fewer paths than parts: the empty parts are fine.
+        // Fewer paths than parts asked: as many parts as there are paths.
         let found = query_in_parts(&db, &sorted[..2], 5).unwrap();
         let want: FxHashSet<&str> = sorted[..2]
             .iter()

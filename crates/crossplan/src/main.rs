@@ -47,33 +47,50 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         // Listen before any work starts, so a signal never takes the default
         // action (dying with the nix children left running).
-        let signalled = engine::cancel::signalled();
-        tokio::pin!(signalled);
+        let mut signals = match engine::cancel::listen() {
+            Ok(signals) => signals,
+            Err(err) => {
+                let err = anyhow::Error::from(err).context("listening for signals");
+                return Outcome::Finished(Ok(Err(err)));
+            }
+        };
         // The command runs as a task on the worker threads, not on this one:
         // driven from here, every answered lookup had to wake this thread
         // (a futex call and a context switch each, ~24,000 in a cold status
         // run of 18,000 derivations); on a worker it is mostly already awake.
         let mut command = tokio::spawn(commands::run(cli));
         tokio::select! {
-            joined = &mut command => Ok(finished(joined)),
-            signal = &mut signalled => {
-                // Stop the command before shutting down, so it starts nothing
-                // (no child process) after the shutdown has looked for them.
+            joined = &mut command => Outcome::Finished(joined),
+            signal = signals.recv() => {
+                // No child process starts from here on; the command stops at
+                // its next await. Waited for (a while: it may be in blocking
+                // code) so that it does not run on beside the shutdown.
+                engine::cancel::begin(signal);
                 command.abort();
-                let _ = (&mut command).await;
-                match signal {
-                    Ok(signal) => Err(engine::cancel::shutdown(signal).await),
-                    Err(err) => Ok(Err(anyhow::Error::from(err).context("listening for signals"))),
+                match tokio::time::timeout(STOP_WAIT, &mut command).await {
+                    // It finished before it could be stopped: its answer stands.
+                    Ok(Ok(result)) => Outcome::Finished(Ok(result)),
+                    _ => Outcome::Interrupted(engine::cancel::shutdown(signal).await),
                 }
             }
         }
     });
-    // Threads still blocked in a cancelled command must not hold the exit up.
+    // Threads still blocked in a cancelled command must not hold the exit up
+    // (nor a panic's: it goes on only after this).
     runtime.shutdown_background();
-    match outcome {
-        Err(code) => ExitCode::from(code),
-        Ok(Ok(code)) => ExitCode::from(code),
-        Ok(Err(err)) => {
+    let result = match outcome {
+        Outcome::Interrupted(code) => return ExitCode::from(code),
+        Outcome::Finished(Ok(result)) => result,
+        Outcome::Finished(Err(error)) if error.is_panic() => {
+            std::panic::resume_unwind(error.into_panic())
+        }
+        Outcome::Finished(Err(error)) => {
+            Err(anyhow::Error::from(error).context("the command's task ended"))
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
             if exit::is_broken_pipe(&err) {
                 return ExitCode::from(exit::OK);
             }
@@ -86,14 +103,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// The command task's result; its panic goes on as this thread's, as it did
-/// when the command ran here.
-fn finished(joined: Result<anyhow::Result<u8>, tokio::task::JoinError>) -> anyhow::Result<u8> {
-    match joined {
-        Ok(result) => result,
-        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-        Err(error) => Err(anyhow::Error::from(error).context("the command's task ended")),
-    }
+/// How long a signal waits for the command to stop before the shutdown goes on
+/// without it (it stops at its next await; blocking code runs to its end).
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How the command's task ended.
+enum Outcome {
+    /// It returned (or panicked, or could not run).
+    Finished(Result<anyhow::Result<u8>, tokio::task::JoinError>),
+    /// A signal stopped it; the exit code.
+    Interrupted(u8),
 }
 
 fn init_tracing(verbose: u8) {

@@ -66,12 +66,22 @@ pub struct GroupChild {
 }
 
 impl GroupChild {
-    /// Spawn `cmd` as the leader of a new process group.
+    /// Spawn `cmd` as the leader of a new process group; refused (`Interrupted`)
+    /// once a signal has cancelled the run. The check, the spawn and the
+    /// registration happen under the lock [`begin`] and [`shutdown`] take, so no
+    /// child can start after they have looked.
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Self> {
         use std::os::unix::process::CommandExt as _;
+        let mut groups = lock(&state().groups);
+        if cancelled() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "not started: the run was interrupted by a signal",
+            ));
+        }
         let child = cmd.process_group(0).spawn()?;
         let pgid = Pid::from_child(&child);
-        lock(&state().groups).push(pgid);
+        groups.push(pgid);
         Ok(Self { child, pgid })
     }
 
@@ -128,28 +138,58 @@ impl Drop for GroupChild {
     }
 }
 
-/// Wait for SIGINT or SIGTERM; returns the signal number.
-pub async fn signalled() -> std::io::Result<i32> {
+/// SIGINT and SIGTERM, caught from the moment [`listen`] returns (so neither
+/// takes its default action, dying with the nix children left running).
+pub struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+/// Catch SIGINT and SIGTERM from now on. Call it inside the runtime, before any
+/// work starts.
+pub fn listen() -> std::io::Result<Signals> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    Ok(tokio::select! {
-        _ = int.recv() => 2,
-        _ = term.recv() => 15,
+    Ok(Signals {
+        int: signal(SignalKind::interrupt())?,
+        term: signal(SignalKind::terminate())?,
     })
+}
+
+impl Signals {
+    /// Wait for the next SIGINT or SIGTERM; returns the signal number.
+    pub async fn recv(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => 2,
+            _ = self.term.recv() => 15,
+        }
+    }
+}
+
+/// Mark the run cancelled by `signal`: from now on no child process starts
+/// (see [`GroupChild::spawn`]). [`shutdown`] does it too; call this first when
+/// the command must be stopped before the shutdown begins.
+pub fn begin(signal: i32) {
+    let st = state();
+    let _groups = lock(&st.groups);
+    st.signal.store(signal, Ordering::SeqCst);
 }
 
 /// Stop the children, save the answered lookups, print what was left undone;
 /// returns the exit code (128 + `signal`).
 pub async fn shutdown(signal: i32) -> u8 {
     let st = state();
-    st.signal.store(signal, Ordering::SeqCst);
     let (sig, name, code) = if signal == 15 {
         (Signal::TERM, "SIGTERM", crate::exit::TERMINATED)
     } else {
         (Signal::INT, "SIGINT", crate::exit::INTERRUPTED)
     };
-    let groups: Vec<Pid> = lock(&st.groups).clone();
+    let groups: Vec<Pid> = {
+        // Under the lock a spawn holds: every child started before is in the list,
+        // and none starts after (the flag is set).
+        let groups = lock(&st.groups);
+        st.signal.store(signal, Ordering::SeqCst);
+        groups.clone()
+    };
     for pgid in &groups {
         let _ = kill_process_group(*pgid, sig);
     }
@@ -194,4 +234,24 @@ pub async fn shutdown(signal: i32) -> u8 {
     }
     eprintln!("crossplan: interrupted by {name}: {undone}{stopped}{kept}");
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Once a signal has cancelled the run, no child starts. (The state is the
+    /// process's own: nextest runs each test in a process of its own.)
+    #[test]
+    fn no_child_starts_after_a_signal() {
+        let mut before = GroupChild::spawn(&mut Command::new("true")).expect("spawn before");
+        assert!(before.wait().expect("wait").success());
+        begin(2);
+        let refused = GroupChild::spawn(&mut Command::new("true"))
+            .err()
+            .expect("a spawn after the signal is refused");
+        assert_eq!(refused.kind(), std::io::ErrorKind::Interrupted);
+        assert!(lock(&state().groups).is_empty());
+        state().signal.store(0, Ordering::SeqCst);
+    }
 }
