@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use crate::cache_info::{CacheInfoFile, DEFAULT_PRIORITY, parse_cache_info};
 use crate::disk::{DiskCache, DiskCacheConfig, Entry, Row, now};
 use crate::error::CacheError;
+use crate::h1;
 use crate::keys::TrustedKeys;
 use crate::netrc::Netrc;
 use crate::retry::{StatusClass, backoff, classify_status, parse_retry_after};
@@ -45,6 +46,9 @@ pub const DEFAULT_STREAMS_PER_CONNECTION: usize = 100;
 
 /// How idle pooled connections are kept: longer than one run's gaps between lookups.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// What the client calls itself in `User-Agent`.
+const USER_AGENT: &str = concat!("crossplan/", env!("CARGO_PKG_VERSION"));
 
 /// Settings of the client.
 #[derive(Clone, Debug)]
@@ -213,6 +217,9 @@ struct Cache {
     /// The base URL, parsed once: parsing each request's URL (host, IDNA)
     /// was about 6 % of a cold run's CPU.
     base_url: Option<reqwest::Url>,
+    /// The lean HTTP/1.1 path for a plain `http://` cache (see `h1.rs`); `None`: every
+    /// request goes through `reqwest`.
+    plain: Option<h1::Plain>,
 }
 
 /// A store path's hash part (32 nixbase32 characters), kept inline: the memo
@@ -324,7 +331,7 @@ impl Substituters {
                     .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                     .tcp_nodelay(true)
                     .connect_timeout(config.timeout)
-                    .user_agent(concat!("crossplan/", env!("CARGO_PKG_VERSION")));
+                    .user_agent(USER_AGENT);
                 if config.http2_prior_knowledge {
                     builder.http2_prior_knowledge()
                 } else {
@@ -345,9 +352,19 @@ impl Substituters {
             }
             None => None,
         };
+        // Through a proxy, or with HTTP/2 only, every request goes through reqwest.
+        let lean = !config.http2_prior_knowledge && !h1::proxy_configured();
         let mut caches = Vec::with_capacity(specs.len());
         for spec in specs {
             let authorization = authorization(&spec, &netrc);
+            let base_url = match &spec.location {
+                Location::Http(base) => reqwest::Url::parse(&format!("{base}/")).ok(),
+                Location::File(_) => None,
+            };
+            let plain = base_url
+                .as_ref()
+                .filter(|_| lean)
+                .and_then(|url| h1::Plain::new(url, USER_AGENT, jobs, POOL_IDLE_TIMEOUT));
             let disk_key = match spec.location {
                 Location::Http(_) => Some(Arc::from(spec.url())),
                 Location::File(_) => None,
@@ -363,10 +380,8 @@ impl Substituters {
                 disk_key,
                 priority_override: spec.priority,
                 authorization,
-                base_url: match &spec.location {
-                    Location::Http(base) => reqwest::Url::parse(&format!("{base}/")).ok(),
-                    Location::File(_) => None,
-                },
+                base_url,
+                plain,
             });
         }
         let inner = Inner {
@@ -1010,11 +1025,7 @@ impl Inner {
             Location::File(dir) => return self.fetch_file(&dir.join(name), name, &parse).await,
             Location::Http(base) => base,
         };
-        let url = match request_url(cache.base_url.as_ref(), base, name) {
-            Ok(url) => url,
-            Err(reason) => return Fetch::Failed(format!("{base}/{name}: {reason}")),
-        };
-        let shown = format!("{}/{name}", cache.info.url);
+        let shown = || format!("{}/{name}", cache.info.url);
         let attempts = self.config.max_attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=attempts {
@@ -1025,17 +1036,28 @@ impl Inner {
                 };
                 let sent = std::time::Instant::now();
                 bump(&self.counters.requests);
-                let turn = self.next_client.fetch_add(1, Ordering::Relaxed);
-                let client = &self.clients[turn % self.clients.len()];
-                let mut request = client.get(url.clone()).timeout(self.config.timeout);
-                if let Some(value) = &cache.authorization {
-                    request = request.header(AUTHORIZATION, value.clone());
-                }
-                match request.send().await {
-                    Err(error) => Err(describe(&error)),
-                    Ok(response) => {
+                let reply = match &cache.plain {
+                    Some(plain) => {
+                        let authorization = cache.authorization.as_ref();
+                        plain
+                            .get(name, authorization, self.config.timeout, MAX_BODY_SIZE)
+                            .await
+                    }
+                    None => Ok(None),
+                };
+                let reply = match reply {
+                    Ok(Some(reply)) => Ok(reply),
+                    Ok(None) => match request_url(cache.base_url.as_ref(), base, name) {
+                        Ok(url) => self.send(cache, url).await,
+                        Err(reason) => return Fetch::Failed(format!("{base}/{name}: {reason}")),
+                    },
+                    Err(reason) => Err(reason),
+                };
+                match reply {
+                    Err(reason) => Err(reason),
+                    Ok(reply) => {
                         self.window.observe(sent.elapsed());
-                        let status = response.status().as_u16();
+                        let status = reply.status;
                         match classify_status(status) {
                             StatusClass::Absent => return Fetch::Absent,
                             StatusClass::Permanent => {
@@ -1044,24 +1066,31 @@ impl Inner {
                                 } else {
                                     ""
                                 };
-                                return Fetch::Failed(format!("GET {shown}: HTTP {status}{hint}"));
+                                return Fetch::Failed(format!(
+                                    "GET {}: HTTP {status}{hint}",
+                                    shown()
+                                ));
                             }
                             StatusClass::Transient => {
-                                retry_after = response
-                                    .headers()
-                                    .get(RETRY_AFTER)
+                                retry_after = reply
+                                    .retry_after
+                                    .as_ref()
                                     .and_then(|v| v.to_str().ok())
                                     .and_then(parse_retry_after);
                                 Err(format!("HTTP {status}"))
                             }
-                            StatusClass::Success => match self.read_body(response).await {
-                                Err(BodyError::TooLarge) => {
+                            StatusClass::Success => match reply.body {
+                                Err(None) => {
                                     return Fetch::Failed(format!(
-                                        "GET {shown}: response is larger than {MAX_BODY_SIZE} bytes"
+                                        "GET {}: response is larger than {MAX_BODY_SIZE} bytes",
+                                        shown()
                                     ));
                                 }
-                                Err(BodyError::Read(reason)) => Err(reason),
+                                Err(Some(reason)) => Err(reason),
                                 Ok(body) => {
+                                    self.counters
+                                        .bytes
+                                        .fetch_add(body.len() as u64, Ordering::Relaxed);
                                     parse(&body).map_err(|e| format!("invalid response: {e}"))
                                 }
                             },
@@ -1075,36 +1104,41 @@ impl Inner {
             }
             if attempt < attempts {
                 bump(&self.counters.retries);
-                tracing::debug!("GET {shown}: {last}; retrying (attempt {attempt} of {attempts})");
+                tracing::debug!(
+                    "GET {}: {last}; retrying (attempt {attempt} of {attempts})",
+                    shown()
+                );
                 tokio::time::sleep(backoff(attempt, retry_after)).await;
             }
         }
-        Fetch::Failed(format!("GET {shown}: {last} (after {attempts} attempts)"))
+        Fetch::Failed(format!(
+            "GET {}: {last} (after {attempts} attempts)",
+            shown()
+        ))
     }
 
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_BODY_SIZE as u64)
-        {
-            return Err(BodyError::TooLarge);
+    /// One GET through `reqwest` (one of the pools in turn); the body is read only for a
+    /// success status.
+    async fn send(&self, cache: &Cache, url: reqwest::Url) -> Result<h1::Reply, String> {
+        let turn = self.next_client.fetch_add(1, Ordering::Relaxed);
+        let client = &self.clients[turn % self.clients.len()];
+        let mut request = client.get(url).timeout(self.config.timeout);
+        if let Some(value) = &cache.authorization {
+            request = request.header(AUTHORIZATION, value.clone());
         }
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    self.counters
-                        .bytes
-                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    if body.len() + chunk.len() > MAX_BODY_SIZE {
-                        return Err(BodyError::TooLarge);
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => return Ok(body),
-                Err(error) => return Err(BodyError::Read(describe(&error))),
-            }
-        }
+        let response = request.send().await.map_err(|error| describe(&error))?;
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get(RETRY_AFTER).cloned();
+        let body = if classify_status(status) == StatusClass::Success {
+            read_body(response).await
+        } else {
+            Ok(Vec::new())
+        };
+        Ok(h1::Reply {
+            status,
+            retry_after,
+            body,
+        })
     }
 
     async fn fetch_file<T>(
@@ -1135,9 +1169,27 @@ impl Inner {
     }
 }
 
-enum BodyError {
-    TooLarge,
-    Read(String),
+/// A success's body, up to [`MAX_BODY_SIZE`]; `Err(None)`: larger than that.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Option<String>> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_BODY_SIZE as u64)
+    {
+        return Err(None);
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_SIZE {
+                    return Err(None);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(error) => return Err(Some(describe(&error))),
+        }
+    }
 }
 
 #[cfg(test)]

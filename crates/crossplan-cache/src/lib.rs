@@ -27,6 +27,7 @@ mod client;
 mod disk;
 mod error;
 mod fdlimit;
+mod h1;
 mod keys;
 mod netrc;
 mod retry;

@@ -18,5 +18,8 @@ mod file;
 mod fixture;
 /// Lookups over HTTP: priorities, 404/403, signatures, trusted caches, StoreDir, netrc.
 mod http;
+/// The lean HTTP/1.1 path: closed keep-alive connections, redirects, chunked and
+/// compressed bodies, a proxy from the environment.
+mod lean;
 /// Throughput with many lookups in flight against a server with latency.
 mod perf;
