@@ -361,10 +361,9 @@ impl Substituters {
                 Location::Http(base) => reqwest::Url::parse(&format!("{base}/")).ok(),
                 Location::File(_) => None,
             };
-            let plain = base_url
-                .as_ref()
-                .filter(|_| lean)
-                .and_then(|url| h1::Plain::new(url, USER_AGENT, jobs, POOL_IDLE_TIMEOUT));
+            let plain = base_url.as_ref().filter(|_| lean).and_then(|url| {
+                h1::Plain::new(url, USER_AGENT, config.timeout, jobs, POOL_IDLE_TIMEOUT)
+            });
             let disk_key = match spec.location {
                 Location::Http(_) => Some(Arc::from(spec.url())),
                 Location::File(_) => None,
@@ -1034,21 +1033,23 @@ impl Inner {
                 let Some(_in_flight) = self.window.acquire().await else {
                     return Fetch::Failed("client is shutting down".to_owned());
                 };
-                let sent = std::time::Instant::now();
-                bump(&self.counters.requests);
+                let sent = tokio::time::Instant::now();
+                // One time limit for the attempt, a hand-off to reqwest included.
+                let deadline = sent + self.config.timeout;
                 let reply = match &cache.plain {
-                    Some(plain) => {
+                    Some(plain) if plain.is_on() => {
                         let authorization = cache.authorization.as_ref();
+                        let count = || bump(&self.counters.requests);
                         plain
-                            .get(name, authorization, self.config.timeout, MAX_BODY_SIZE)
+                            .get(name, authorization, deadline, MAX_BODY_SIZE, count)
                             .await
                     }
-                    None => Ok(None),
+                    _ => Ok(None),
                 };
                 let reply = match reply {
                     Ok(Some(reply)) => Ok(reply),
                     Ok(None) => match request_url(cache.base_url.as_ref(), base, name) {
-                        Ok(url) => self.send(cache, url).await,
+                        Ok(url) => self.send(cache, url, deadline).await,
                         Err(reason) => return Fetch::Failed(format!("{base}/{name}: {reason}")),
                     },
                     Err(reason) => Err(reason),
@@ -1117,12 +1118,22 @@ impl Inner {
         ))
     }
 
-    /// One GET through `reqwest` (one of the pools in turn); the body is read only for a
-    /// success status.
-    async fn send(&self, cache: &Cache, url: reqwest::Url) -> Result<h1::Reply, String> {
+    /// One GET through `reqwest` (one of the pools in turn), done by `deadline`; the body
+    /// is read only for a success status.
+    async fn send(
+        &self,
+        cache: &Cache,
+        url: reqwest::Url,
+        deadline: tokio::time::Instant,
+    ) -> Result<h1::Reply, String> {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err("timed out".to_owned());
+        }
+        bump(&self.counters.requests);
         let turn = self.next_client.fetch_add(1, Ordering::Relaxed);
         let client = &self.clients[turn % self.clients.len()];
-        let mut request = client.get(url).timeout(self.config.timeout);
+        let mut request = client.get(url).timeout(left);
         if let Some(value) = &cache.authorization {
             request = request.header(AUTHORIZATION, value.clone());
         }

@@ -3,7 +3,10 @@
 //! Over HTTP/1.1 each request in flight is a socket, and the connection pools keep idle
 //! connections to every cache between requests: with a window of `W` requests and `K`
 //! HTTP caches a run holds up to about `W × (K + 1)` sockets (the idle ones of each
-//! cache, plus those in use). The usual soft limit on open files is 1024 while the hard
+//! cache, plus those in use; a plain `http://` cache keeps its idle connections in the
+//! lean HTTP/1.1 path's pool, and the first 16 requests it hands to `reqwest` may leave
+//! as many there, after which the lean pool is closed and `reqwest`'s alone is used).
+//! The usual soft limit on open files is 1024 while the hard
 //! limit is far higher (systemd's default is 1024 soft, 524288 hard), so a process that
 //! wants more raises its soft limit itself, as Go's runtime does at start. When opening
 //! the caches, [`fit`] raises the soft limit as far as the window needs and the hard

@@ -73,8 +73,16 @@ async fn random_transient_faults_give_the_fault_free_answer() {
         assert_eq!(got, expected);
         let stats = caches.stats();
         assert!(stats.retries > 0, "no faults were injected: {stats:?}");
-        // 300 narinfos and one nix-cache-info.
-        assert_eq!(stats.requests, 301 + stats.retries);
+        // 300 narinfos and one nix-cache-info, each attempt once, or twice where a reused
+        // HTTP/1.1 connection was reset before the answer came (sent again at once).
+        let attempts = 301 + stats.retries;
+        assert!(
+            (attempts..=2 * attempts).contains(&stats.requests),
+            "{stats:?}"
+        );
+        if http2 {
+            assert_eq!(stats.requests, attempts);
+        }
     }
 }
 

@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use crossplan_cache::ClientConfig;
+
 use crate::common::*;
 
 /// What the server does with the `n`th request (from 0) of a connection, given its head:
-/// the bytes to write back, or `None` to close the connection without an answer.
+/// the bytes to write back, or `None` to close the connection without an answer (with a
+/// reset when the server was started with `reset`).
 type Handler = dyn Fn(usize, &str) -> Option<Vec<u8>> + Send + Sync;
 
 struct RawServer {
@@ -30,6 +33,10 @@ impl RawServer {
 }
 
 async fn raw_server(handler: Arc<Handler>) -> RawServer {
+    raw_server_closing(handler, false).await
+}
+
+async fn raw_server_closing(handler: Arc<Handler>, reset: bool) -> RawServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let heads = Arc::new(Mutex::new(Vec::new()));
@@ -61,7 +68,12 @@ async fn raw_server(handler: Arc<Handler>) -> RawServer {
                                 return;
                             }
                         }
-                        None => return,
+                        None => {
+                            if reset {
+                                socket.set_zero_linger().unwrap();
+                            }
+                            return;
+                        }
                     }
                 }
             });
@@ -133,27 +145,145 @@ fn cache_handler(
     }
 }
 
-/// A keep-alive connection that the server closes when the next request arrives (as a
-/// server does whose idle timeout is shorter than ours, at the wrong moment) costs no
-/// retry: the request goes again at once on a new connection, so no backoff is waited
-/// and no attempt is used up.
+/// A keep-alive connection that the server closes (cleanly, or with a reset) when the
+/// next request arrives, as a server does whose idle timeout is shorter than ours at the
+/// wrong moment, costs no retry: the request goes again at once on a new connection, so
+/// no backoff is waited and no attempt is used up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reused_connection_closed_by_the_server_is_sent_again_on_a_new_one() {
+    for reset in [false, true] {
+        let key = key("test-1", 1);
+        let serve = cache_handler(3, &key, |_, text| answer("200 OK", "", text.as_bytes()));
+        let handler = Arc::new(move |n, head: &str| (n == 0).then(|| serve(target(head))));
+        let server = raw_server_closing(handler, reset).await;
+        let caches = open(&server.url, config(&[&key])).await;
+        for i in 0..3 {
+            let lookup = caches.lookup(&path(i)).await;
+            assert!(
+                lookup.hit.is_some(),
+                "reset {reset}, path {i}: {:?}",
+                lookup.errors
+            );
+        }
+        assert_eq!(caches.stats().retries, 0, "reset {reset}");
+        // nix-cache-info, then each lookup: the reused connection fails, a new one answers.
+        assert_eq!(
+            server.connections.load(Ordering::SeqCst),
+            4,
+            "reset {reset}"
+        );
+        assert_eq!(server.heads().len(), 7, "reset {reset}");
+        assert_eq!(caches.stats().requests, 7, "reset {reset}");
+    }
+}
+
+/// ... but only once: when the new connection fails too, that is the attempt's error,
+/// and the next attempt (after the backoff) starts on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_sent_again_only_once() {
     let key = key("test-1", 1);
-    let serve = cache_handler(3, &key, |_, text| answer("200 OK", "", text.as_bytes()));
-    let server = raw_server(Arc::new(move |n, head: &str| {
-        (n == 0).then(|| serve(target(head)))
+    let serve = cache_handler(1, &key, |_, text| answer("200 OK", "", text.as_bytes()));
+    let answered = AtomicUsize::new(0);
+    // Only the very first request (nix-cache-info) is answered; every later one has its
+    // connection closed.
+    let server = raw_server(Arc::new(move |_, head: &str| {
+        (answered.fetch_add(1, Ordering::SeqCst) == 0).then(|| serve(target(head)))
+    }))
+    .await;
+    let config = ClientConfig {
+        max_attempts: 2,
+        ..config(&[&key])
+    };
+    let caches = open(&server.url, config).await;
+    let lookup = caches.lookup(&path(0)).await;
+    assert!(lookup.hit.is_none());
+    assert_eq!(lookup.errors.len(), 1, "{:?}", lookup.errors);
+    assert!(
+        lookup.errors[0].reason.contains("(after 2 attempts)"),
+        "{:?}",
+        lookup.errors
+    );
+    // Attempt 1: the idle connection, then once more on a new one; attempt 2: a new one.
+    let narinfo_gets = server
+        .heads()
+        .iter()
+        .filter(|h| h.contains(".narinfo"))
+        .count();
+    assert_eq!(narinfo_gets, 3, "{:#?}", server.heads());
+    assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+    assert_eq!(caches.stats().requests, 4);
+    assert_eq!(caches.stats().retries, 1);
+}
+
+/// A cache under a path (`http://host/some/cache`): the request target is that path
+/// and the file's name, exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_under_a_path() {
+    let key = key("test-1", 1);
+    let serve = cache_handler(1, &key, |_, text| answer("200 OK", "", text.as_bytes()));
+    let server = raw_server(Arc::new(move |_, head: &str| {
+        Some(match target(head).strip_prefix("/some/cache/") {
+            Some(name) if !name.contains('/') => serve(&format!("/{name}")),
+            _ => answer("404 Not Found", "", b"elsewhere"),
+        })
+    }))
+    .await;
+    let caches = open(&format!("{}/some/cache", server.url), config(&[&key])).await;
+    assert_eq!(
+        caches.caches()[0].priority,
+        40,
+        "nix-cache-info was not read"
+    );
+    let lookup = caches.lookup(&path(0)).await;
+    assert!(lookup.hit.is_some(), "{:?}", lookup.errors);
+    let targets: Vec<String> = server
+        .heads()
+        .iter()
+        .map(|h| target(h).to_owned())
+        .collect();
+    assert_eq!(
+        targets,
+        vec![
+            "/some/cache/nix-cache-info".to_owned(),
+            format!("/some/cache/{}.narinfo", hash(&path(0))),
+        ]
+    );
+}
+
+/// A cache that redirects every narinfo is left to reqwest after 16 hand-offs, so it
+/// does not cost two requests a lookup for the whole run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_that_keeps_redirecting_is_left_to_reqwest() {
+    let key = key("test-1", 1);
+    let serve = cache_handler(40, &key, |name, _| {
+        answer(
+            "301 Moved Permanently",
+            &format!("Location: /moved{name}\r\n"),
+            b"",
+        )
+    });
+    let moved = cache_handler(40, &key, |_, text| answer("200 OK", "", text.as_bytes()));
+    let server = raw_server(Arc::new(move |_, head: &str| {
+        let target = target(head);
+        Some(if target.starts_with("/moved/") {
+            moved(target)
+        } else {
+            serve(target)
+        })
     }))
     .await;
     let caches = open(&server.url, config(&[&key])).await;
-    for i in 0..3 {
+    for i in 0..40 {
         let lookup = caches.lookup(&path(i)).await;
         assert!(lookup.hit.is_some(), "path {i}: {:?}", lookup.errors);
     }
-    assert_eq!(caches.stats().retries, 0);
-    // nix-cache-info, then each lookup: the reused connection fails, a new one answers.
-    assert_eq!(server.connections.load(Ordering::SeqCst), 4);
-    assert_eq!(server.heads().len(), 7);
+    let heads = server.heads();
+    let lean = heads
+        .iter()
+        .filter(|h| h.contains(".narinfo") && !h.contains("accept-encoding"))
+        .count();
+    assert_eq!(lean, 16, "{heads:#?}");
+    assert_eq!(heads.len(), 1 + 16 + 40 * 2, "{heads:#?}");
 }
 
 /// A redirect is followed (by `reqwest`, which this path hands it to), a chunked body is
@@ -276,8 +406,12 @@ async fn http_proxy_from_the_environment_is_used() {
                 .env(PROXY_CHILD, "1")
                 .env("http_proxy", proxy_url)
                 .env_remove("HTTP_PROXY")
+                .env_remove("all_proxy")
+                .env_remove("ALL_PROXY")
                 .env_remove("no_proxy")
                 .env_remove("NO_PROXY")
+                // Under CGI, reqwest leaves every proxy out.
+                .env_remove("REQUEST_METHOD")
                 .output()
                 .unwrap()
         }
