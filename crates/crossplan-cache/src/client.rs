@@ -1,7 +1,7 @@
 //! [`Substituters`]: the set of binary caches and narinfo lookups against them.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -220,6 +220,12 @@ struct Cache {
     /// The lean HTTP/1.1 path for a plain `http://` cache (see `h1.rs`); `None`: every
     /// request goes through `reqwest`.
     plain: Option<h1::Plain>,
+    /// The disk cache held no row of this cache when [`Substituters::preload`] looked
+    /// (a cold run): a path missing from memory is then not looked for on disk, and the
+    /// preload made no empty slot for each of the run's paths (280,000 on a
+    /// 100,000-derivation graph with two caches). A row that another run writes
+    /// meanwhile is missed, which costs one request, never an answer.
+    nothing_on_disk: AtomicBool,
 }
 
 /// A store path's hash part (32 nixbase32 characters), kept inline: the memo
@@ -239,6 +245,9 @@ fn memo_key(index: usize, hash: &str) -> MemoKey {
     key[..n].copy_from_slice(&bytes[..n]);
     (index, key)
 }
+
+/// A cache's memo slots read by [`Substituters::preload`].
+type Slots = Vec<(MemoKey, Slot)>;
 
 /// A memoised per-cache answer.
 struct Slot {
@@ -381,6 +390,7 @@ impl Substituters {
                 authorization,
                 base_url,
                 plain,
+                nothing_on_disk: AtomicBool::new(false),
             });
         }
         let inner = Inner {
@@ -472,14 +482,33 @@ impl Substituters {
                 let disk = disk.clone();
                 let store_dir = self.inner.config.store_dir.clone();
                 tokio::task::spawn_blocking(move || {
-                    load_slots(&disk, &store_dir, index, &key, &hashes)
+                    let slots = disk
+                        .has_rows(&key)
+                        .then(|| load_slots(&disk, &store_dir, index, &key, &hashes));
+                    (index, slots)
                 })
             })
             .collect();
-        let loaded = futures::future::join_all(tasks).await;
+        let loaded: Vec<(usize, Option<Slots>)> = futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         let mut memo = self.inner.lock_memo();
-        memo.reserve(loaded.iter().flatten().map(Vec::len).sum());
-        for slots in loaded.into_iter().flatten() {
+        memo.reserve(
+            loaded
+                .iter()
+                .filter_map(|(_, s)| s.as_ref())
+                .map(Vec::len)
+                .sum(),
+        );
+        for (index, slots) in loaded {
+            let Some(slots) = slots else {
+                self.inner.caches[index]
+                    .nothing_on_disk
+                    .store(true, Ordering::Relaxed);
+                continue;
+            };
             for (key, slot) in slots {
                 memo.entry(key).or_insert(slot);
             }
@@ -856,7 +885,11 @@ impl Inner {
             Some(entry) => entry,
             None => {
                 let disk = self.disk.as_ref().filter(|disk| !disk.refresh)?;
-                let disk_key = self.caches[index].disk_key.as_ref()?;
+                let cache = &self.caches[index];
+                if cache.nothing_on_disk.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let disk_key = cache.disk_key.as_ref()?;
                 let stored = disk.get(disk_key, hash);
                 let mut memo = self.lock_memo();
                 let slot = memo.entry(key).or_insert(Slot {

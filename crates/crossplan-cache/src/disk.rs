@@ -433,6 +433,19 @@ impl DiskCache {
         }))
     }
 
+    /// Whether any row of `cache` is stored, fresh or not (`true` when that cannot be
+    /// read: the caller then asks row by row, as before).
+    pub fn has_rows(&self, cache: &str) -> bool {
+        let any = self.with_reader(|conn| {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM narinfo WHERE cache = ?1)",
+                params![cache],
+                |row| row.get::<_, bool>(0),
+            )
+        });
+        any.unwrap_or(true)
+    }
+
     /// One fresh entry.
     pub fn get(&self, cache: &str, hash_part: &str) -> Option<Entry> {
         let now = now();

@@ -272,3 +272,36 @@ async fn concurrent_flush_waits_for_the_rows_being_written() {
     assert_eq!(rows, n, "rows on disk when the second flush returned");
     first.await.unwrap().unwrap();
 }
+
+/// A preload that finds no row of a cache on disk (a cold run) makes no slot per path and
+/// looks no later path up on disk for that cache: a row another run writes meanwhile is
+/// missed (one request more, the same answer). A cache with rows is still read row by
+/// row for paths the preload did not cover.
+#[tokio::test]
+async fn preload_of_a_cache_with_no_rows_skips_the_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = key("test-1", 1);
+    let dir = tmp.path().join("cache");
+    write_cache(&dir, Some(CACHE_INFO), &signed_entries(10, &key));
+    let db = tmp.path().join("narinfo.sqlite");
+    let server = CacheServer::start(dir, FaultConfig::default()).unwrap();
+
+    // Run A preloads while the disk cache is empty; run B then saves path 5's row.
+    let a = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    a.preload(&[path(1), path(2)]).await;
+    let b = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    assert!(b.lookup(&path(5)).await.hit.is_some());
+    b.flush().await.unwrap();
+    let before = server.requests();
+    // A asks the network for path 5 all the same.
+    assert!(a.lookup(&path(5)).await.hit.is_some());
+    assert_eq!(server.requests(), before + 1);
+    assert_eq!(a.stats().disk_hits, 0);
+
+    // Run C preloads other paths with path 5's row on disk: path 5 is read from disk.
+    let c = open(&server.url(), with_disk(config(&[&key]), &db)).await;
+    c.preload(&[path(1), path(2)]).await;
+    assert!(c.lookup(&path(5)).await.hit.is_some());
+    assert_eq!(server.requests(), before + 1);
+    assert_eq!(c.stats().disk_hits, 1);
+}
