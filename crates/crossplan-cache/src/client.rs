@@ -741,22 +741,12 @@ fn request_url(
 }
 
 fn describe(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut text = if error.is_timeout() {
+    let text = if error.is_timeout() {
         "timed out".to_owned()
     } else {
         error.to_string()
     };
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    crate::error::with_causes(text, error)
 }
 
 impl Inner {

@@ -2,6 +2,21 @@
 
 use std::path::PathBuf;
 
+/// `text`, then each cause of `error` below it that `text` does not already say, each
+/// after `: ` ("error sending request: connection reset by peer").
+pub(crate) fn with_causes(mut text: String, error: &(dyn std::error::Error + 'static)) -> String {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// What can go wrong when configuring or opening substituters.
 ///
 /// Messages are lower case and name the URL, file or option involved; [`CacheError::hint`]

@@ -324,17 +324,7 @@ fn stale(error: &hyper::Error) -> bool {
 
 /// `what: error: cause: …`, worded as `reqwest`'s errors are.
 fn describe(what: &str, error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = format!("{what}: {error}");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    crate::error::with_causes(format!("{what}: {error}"), error)
 }
 
 #[cfg(test)]

@@ -145,6 +145,25 @@ fn cache_handler(
     }
 }
 
+/// A server answering with `serve` for the cache's own files, and with the records
+/// under `/moved/` (where `serve` may redirect to).
+async fn with_moved(
+    n: u32,
+    key: &Key,
+    serve: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+) -> RawServer {
+    let moved = cache_handler(n, key, |_, text| answer("200 OK", "", text.as_bytes()));
+    raw_server(Arc::new(move |_, head: &str| {
+        let target = target(head);
+        Some(if target.starts_with("/moved/") {
+            moved(target)
+        } else {
+            serve(target)
+        })
+    }))
+    .await
+}
+
 /// A keep-alive connection that the server closes (cleanly, or with a reset) when the
 /// next request arrives, as a server does whose idle timeout is shorter than ours at the
 /// wrong moment, costs no retry: the request goes again at once on a new connection, so
@@ -262,16 +281,7 @@ async fn a_cache_that_keeps_redirecting_is_left_to_reqwest() {
             b"",
         )
     });
-    let moved = cache_handler(40, &key, |_, text| answer("200 OK", "", text.as_bytes()));
-    let server = raw_server(Arc::new(move |_, head: &str| {
-        let target = target(head);
-        Some(if target.starts_with("/moved/") {
-            moved(target)
-        } else {
-            serve(target)
-        })
-    }))
-    .await;
+    let server = with_moved(40, &key, serve).await;
     let caches = open(&server.url, config(&[&key])).await;
     for i in 0..40 {
         let lookup = caches.lookup(&path(i)).await;
@@ -298,16 +308,7 @@ async fn redirected_and_chunked_answers() {
             answer("302 Found", &format!("Location: /moved{name}\r\n"), b"")
         }
     });
-    let moved = cache_handler(2, &key, |_, text| answer("200 OK", "", text.as_bytes()));
-    let server = raw_server(Arc::new(move |_, head: &str| {
-        let target = target(head);
-        Some(if target.starts_with("/moved/") {
-            moved(target)
-        } else {
-            serve(target)
-        })
-    }))
-    .await;
+    let server = with_moved(2, &key, serve).await;
     let caches = open(&server.url, config(&[&key])).await;
     let chunked_hit = caches.lookup(&path(0)).await;
     assert!(chunked_hit.hit.is_some(), "{:?}", chunked_hit.errors);
