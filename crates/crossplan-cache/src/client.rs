@@ -776,8 +776,17 @@ impl Inner {
             .await
         {
             Fetch::Found(text) => text,
-            // Nix accepts a cache without nix-cache-info and uses the defaults.
-            Fetch::Absent => String::new(),
+            // Nix writes a missing nix-cache-info into a local cache and uses the
+            // defaults; over HTTP it cannot, and leaves the cache out ("does not appear
+            // to be a binary cache", http-binary-cache-store.cc, `init`).
+            Fetch::Absent => match cache.location {
+                Location::File(_) => String::new(),
+                Location::Http(_) => {
+                    return Err(CacheError::NotABinaryCache {
+                        url: cache.info.url.clone(),
+                    });
+                }
+            },
             Fetch::Failed(reason) => {
                 return Err(CacheError::Unreachable {
                     url: cache.info.url.clone(),

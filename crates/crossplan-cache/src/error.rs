@@ -17,6 +17,28 @@ pub(crate) fn with_causes(mut text: String, error: &(dyn std::error::Error + 'st
     text
 }
 
+/// The proxy variables set in the environment that requests to `url` go through
+/// (`reqwest` reads them, as curl does for Nix), as a clause of a hint; empty if none.
+fn proxies_named(url: &str) -> String {
+    let names: &[&str] = if url.starts_with("https://") {
+        &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+    } else if url.starts_with("http://") {
+        &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+    } else {
+        &[]
+    };
+    let set: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+        .collect();
+    if set.is_empty() {
+        String::new()
+    } else {
+        format!(", and the proxy in {}: is it up?", set.join(", "))
+    }
+}
+
 /// What can go wrong when configuring or opening substituters.
 ///
 /// Messages are lower case and name the URL, file or option involved; [`CacheError::hint`]
@@ -68,6 +90,13 @@ pub enum CacheError {
         /// What is wrong.
         reason: String,
     },
+    /// An HTTP cache answered 404 or 403 for its `nix-cache-info`: Nix then says it
+    /// "does not appear to be a binary cache" and leaves it out.
+    #[error("'{url}' does not appear to be a binary cache: it has no nix-cache-info")]
+    NotABinaryCache {
+        /// The cache (redacted).
+        url: String,
+    },
     /// A cache could not be reached, even after retries.
     #[error("cannot reach binary cache '{url}': {reason}")]
     Unreachable {
@@ -98,6 +127,20 @@ pub enum CacheError {
 }
 
 impl CacheError {
+    /// For a cache that Nix would warn about and leave out (unreachable, or not a
+    /// binary cache): its URL and what is wrong, worded to follow "binary cache 'URL'".
+    #[must_use]
+    pub fn unusable_cache(&self) -> Option<(&str, String)> {
+        match self {
+            Self::Unreachable { url, reason } => Some((url, format!("is unreachable ({reason})"))),
+            Self::NotABinaryCache { url } => Some((
+                url,
+                "does not appear to be a binary cache (it has no nix-cache-info)".to_owned(),
+            )),
+            _ => None,
+        }
+    }
+
     /// A suggestion for the user on how to fix this error, if there is one.
     #[must_use]
     pub fn hint(&self) -> Option<String> {
@@ -121,8 +164,12 @@ impl CacheError {
             Self::InvalidCacheInfo { url, .. } => Some(format!(
                 "fix the cache's nix-cache-info, or remove '{url}' from 'substituters'"
             )),
+            Self::NotABinaryCache { url } => Some(format!(
+                "check the URL's host, port and path (a typo gives 404), or the netrc credentials of a private cache; or drop '{url}' from 'substituters'"
+            )),
             Self::Unreachable { url, .. } => Some(format!(
-                "check the URL and your network (or netrc credentials), or drop '{url}' from 'substituters'"
+                "check the URL and your network (or netrc credentials{}), or drop '{url}' from 'substituters'",
+                proxies_named(url)
             )),
             Self::Netrc { .. } => {
                 Some("make the file readable, or point 'netrc-file' elsewhere".to_owned())

@@ -120,9 +120,10 @@ pub struct CacheArgs {
     /// Do not read or write the local narinfo and closure caches at all.
     #[arg(long)]
     pub no_disk_cache: bool,
-    /// Stop with an error when a binary cache cannot be reached. By default
-    /// crossplan does what Nix does: warn, treat that cache as absent, carry
-    /// on, and exit 3 so scripts can tell.
+    /// Stop with an error when a binary cache cannot be reached or is not a
+    /// binary cache (no nix-cache-info over HTTP). By default crossplan does
+    /// what Nix does: warn, treat that cache as absent, carry on, and exit 3
+    /// so scripts can tell.
     #[arg(long)]
     pub strict_caches: bool,
 }

@@ -113,9 +113,9 @@ async fn priority_order_and_url_override() {
     assert_eq!(caches.caches()[0].url, sa.url());
     assert_eq!(caches.caches()[0].priority, 5);
 
-    // Equal priorities keep list order (stable sort); missing nix-cache-info = Priority 50.
+    // Equal priorities keep list order (stable sort); no Priority line = Priority 50.
     let c = tmp.path().join("c");
-    write_cache(&c, None, &signed_entries(1, &key));
+    write_cache(&c, Some("StoreDir: /nix/store\n"), &signed_entries(1, &key));
     let sc = serve(&c);
     let caches = open(
         &format!("{}?priority=50 {}", sa.url(), sc.url()),
@@ -229,6 +229,36 @@ async fn wrong_store_path_is_rejected() {
             .reason
             .contains("not for the requested path")
     );
+}
+
+/// No `nix-cache-info` over HTTP (404, or 403 from an unlistable bucket): not a binary
+/// cache, as Nix says; the error names the URL and the hint the likely typo. A
+/// `file://` cache without one is used with the defaults (see `file.rs`), as in Nix.
+#[tokio::test]
+async fn http_cache_without_cache_info_is_not_a_binary_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = key("test-1", 1);
+    write_cache(tmp.path(), None, &signed_entries(1, &key));
+    let server = serve(tmp.path());
+    let url = format!("{}/sub", server.url());
+    let error = Substituters::open(specs(&url), config(&[&key]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, CacheError::NotABinaryCache { url: u } if *u == url),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("'{url}' does not appear to be a binary cache: it has no nix-cache-info")
+    );
+    assert!(error.hint().unwrap().contains("path"), "{:?}", error.hint());
+    assert_eq!(
+        error.unusable_cache().map(|(u, _)| u.to_owned()),
+        Some(url.clone())
+    );
+    // Absent, not a failure: asked once, not retried.
+    assert_eq!(server.requests(), 1);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crossplan_cache::ClientConfig;
+use crossplan_cache::{ClientConfig, Substituters};
 
 use crate::common::*;
 
@@ -376,6 +376,18 @@ const PROXY_CHILD: &str = "LEAN_PROXY_CHILD";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_proxy_from_the_environment_is_used() {
     let key = key("test-1", 1);
+    if std::env::var_os(PROXY_CHILD).is_some_and(|v| v == "dead") {
+        // The proxy is down: the error blames the cache, so the hint names the proxy.
+        let config = ClientConfig {
+            max_attempts: 1,
+            ..config(&[&key])
+        };
+        let error = Substituters::open(specs("http://cache.invalid"), config)
+            .await
+            .unwrap_err();
+        println!("proxy-child hint={:?}", error.hint());
+        return;
+    }
     if std::env::var_os(PROXY_CHILD).is_some() {
         let caches = open("http://cache.invalid", config(&[&key])).await;
         let lookup = caches.lookup(&path(0)).await;
@@ -395,16 +407,15 @@ async fn http_proxy_from_the_environment_is_used() {
         })
     }))
     .await;
-    let output = tokio::task::spawn_blocking({
-        let proxy_url = proxy.url.clone();
-        move || {
+    let child = |mode: &'static str, proxy_url: String| {
+        tokio::task::spawn_blocking(move || {
             Command::new(std::env::current_exe().unwrap())
                 .args([
                     "lean::http_proxy_from_the_environment_is_used",
                     "--exact",
                     "--nocapture",
                 ])
-                .env(PROXY_CHILD, "1")
+                .env(PROXY_CHILD, mode)
                 .env("http_proxy", proxy_url)
                 .env_remove("HTTP_PROXY")
                 .env_remove("all_proxy")
@@ -415,10 +426,9 @@ async fn http_proxy_from_the_environment_is_used() {
                 .env_remove("REQUEST_METHOD")
                 .output()
                 .unwrap()
-        }
-    })
-    .await
-    .unwrap();
+        })
+    };
+    let output = child("1", proxy.url.clone()).await.unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("proxy-child hit=true errors=[]"),
@@ -433,5 +443,16 @@ async fn http_proxy_from_the_environment_is_used() {
             "http://cache.invalid/nix-cache-info".to_owned(),
             format!("http://cache.invalid/{}.narinfo", hash(&path(0))),
         ]
+    );
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let output = child("dead", dead).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("proxy-child hint=Some(") && stdout.contains("the proxy in http_proxy"),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use crossplan_cache::{
-    CacheError, ClientConfig, DiskCacheConfig, Substituters, TrustedKeys, parse_substituters,
+    ClientConfig, DiskCacheConfig, Substituters, TrustedKeys, parse_substituters,
 };
 use crossplan_missing::{
     LookupFailure, Missing, Options, Progress, RootClosure, Stage, query_missing_in,
@@ -53,7 +53,7 @@ pub async fn load_settings(args: &NixConfArgs) -> anyhow::Result<NixSettings> {
     Ok(settings)
 }
 
-/// A substituter left out because it could not be reached.
+/// A substituter left out because it could not be reached or is not a binary cache.
 #[derive(Debug, Clone)]
 pub struct Unreachable {
     pub url: String,
@@ -192,19 +192,24 @@ impl Engine {
         let substituters = loop {
             match Substituters::open(specs.clone(), config.clone()).await {
                 Ok(s) => break s,
-                // Nix's policy: a cache that cannot be reached is warned
-                // about and treated as absent; the answer then says so
-                // (exit 3). --strict-caches makes it an error.
-                Err(CacheError::Unreachable { url, reason }) if !args.strict_caches => {
+                // Nix's policy: a cache that cannot be reached, or that is
+                // not a binary cache, is warned about and left out; the
+                // answer then says so (exit 3). --strict-caches makes it an
+                // error.
+                Err(error) if !args.strict_caches && error.unusable_cache().is_some() => {
+                    let Some((url, what)) = error.unusable_cache() else {
+                        return Err(error.into());
+                    };
                     let before = specs.len();
                     specs.retain(|s| s.url() != url);
                     if specs.len() == before {
-                        return Err(CacheError::Unreachable { url, reason }.into());
+                        return Err(error.into());
                     }
-                    eprintln!(
-                        "warning: binary cache '{url}' is unreachable ({reason}); treating it as absent"
-                    );
-                    unreachable.push(Unreachable { url, reason });
+                    eprintln!("warning: binary cache '{url}' {what}; treating it as absent");
+                    unreachable.push(Unreachable {
+                        url: url.to_owned(),
+                        reason: what,
+                    });
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -290,7 +295,7 @@ impl Engine {
             .errors
             .extend(self.unreachable.iter().map(|u| LookupFailure {
                 url: u.url.clone(),
-                reason: format!("unreachable, treated as absent: {}", u.reason),
+                reason: format!("treated as absent: it {}", u.reason),
             }));
         Ok(missing)
     }

@@ -5,6 +5,7 @@
 //! them. A failure keeps the fixture and prints the exact command.
 
 use crossplan_testkit::fixture::{Target, Trust};
+use crossplan_testkit::nix;
 use crossplan_testkit::server::{CacheServer, FaultConfig};
 
 use crate::support::{self, Fx};
@@ -333,4 +334,66 @@ fn oracle_negative_control_catches_unchecked_signatures() {
         !diffs.is_empty(),
         "the oracle comparison did not notice unchecked signatures"
     );
+}
+
+/// An HTTP cache without `nix-cache-info` (a mistyped path, an unlistable bucket):
+/// Nix says it "does not appear to be a binary cache" and leaves it out, and so does
+/// crossplan, with a warning naming it and exit 3; the answers agree, and no narinfo
+/// is asked of that cache.
+#[test]
+fn oracle_http_cache_without_cache_info_is_left_out() {
+    let Some(mut fxw) = Fx::build("oracle-noinfo", 1000, 71, |_| {}) else {
+        return;
+    };
+    let fx = &fxw.fx;
+    let targets = fx.targets();
+    let view = fx.view(Trust::GoodSigs).expect("view");
+    std::fs::remove_file(view[0].join("nix-cache-info")).expect("remove nix-cache-info");
+    let hi = CacheServer::start(view[0].clone(), FaultConfig::default()).expect("server");
+    let lo = CacheServer::start(view[1].clone(), FaultConfig::default()).expect("server");
+    let substituters = format!("{} {}", lo.url(), hi.url());
+    let keys = fx.trusted_keys(Trust::GoodSigs);
+    let opts = nix::DryRunOpts {
+        substituters: substituters.clone(),
+        trusted_public_keys: keys.clone(),
+        require_sigs: true,
+    };
+    let nix_targets: Vec<String> = targets.iter().map(Target::nix).collect();
+    let nix = nix::dry_run(&nix_targets, &opts).expect("nix-store --realise --dry-run");
+    let xdg = tempfile::tempdir().expect("xdg");
+    let t: Vec<String> = targets.iter().map(Target::crossplan).collect();
+    let asked_before = hi.requests();
+    let run = support::status(&t, &substituters, &keys, true, &[], xdg.path());
+    run.assert_no_panic();
+    let mut diffs = Vec::new();
+    if run.code != 3 {
+        diffs.push(format!("exit code {} (expected 3)", run.code));
+    }
+    let warning = format!(
+        "warning: binary cache '{}' does not appear to be a binary cache",
+        hi.url()
+    );
+    if !run.stderr.contains(&warning) {
+        diffs.push(format!("no '{warning}' on stderr"));
+    }
+    let asked = hi.requests() - asked_before;
+    if asked != 1 {
+        diffs.push(format!(
+            "crossplan sent {asked} requests to the cache without nix-cache-info (expected 1: that file)"
+        ));
+    }
+    if run.code == 0 || run.code == 3 {
+        let cp = support::answer(&run.json());
+        diffs.extend(nix::differences(&nix, &cp.core));
+        if !cp.errors.iter().any(|(url, _)| url.contains(&hi.url())) {
+            diffs.push(format!(
+                "`errors` does not name {}: {:?}",
+                hi.url(),
+                cp.errors
+            ));
+        }
+    }
+    if !diffs.is_empty() {
+        support::fail(&mut fxw, "cache without nix-cache-info", &diffs, &run);
+    }
 }
